@@ -1,0 +1,41 @@
+// The one place where values become shell text. Every value that reaches a remote script goes
+// through `q` (shell-quote); scripts are composed from lines and run as `sh -c <script>` so the
+// login shell of the SSH user does not matter.
+import { quote } from "shell-quote";
+
+/** Quotes one value for POSIX sh. */
+export function q(value: string | number): string {
+    return quote([String(value)]);
+}
+
+/** Quotes each value and joins them with spaces, e.g. for an argument list. */
+export function qa(values: (string | number)[]): string {
+    return values.map(q).join(" ");
+}
+
+/** A script: `set -eu` first, then the given lines. */
+export function script(...lines: (string | string[])[]): string {
+    return ["set -eu", ...lines.flat()].join("\n") + "\n";
+}
+
+/** `NAME=value` assignments, quoted, for a command prefix or an env file. */
+export function assignments(vars: Record<string, string>): string[] {
+    return Object.entries(vars)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => {
+            if (!/^[A-Z_][A-Z0-9_]*$/.test(k)) throw new Error(`invalid variable name ${k}`);
+            return `${k}=${q(v)}`;
+        });
+}
+
+/**
+ * The command string a remote.Command runs: the script through `sh -c`, and through `sudo -n`
+ * for non-root users, failing with a clear message when sudo wants a password.
+ */
+export function remoteCommand(body: string, sudo: boolean): string {
+    if (!sudo) return `sh -c ${q(body)}`;
+    return [
+        `if ! sudo -n true 2>/dev/null; then echo "dualstack: user $(id -un) cannot run sudo without a password on $(hostname); allow NOPASSWD sudo for it or connect as root" >&2; exit 1; fi`,
+        `sudo -n sh -c ${q(body)}`,
+    ].join("\n");
+}

@@ -1,0 +1,52 @@
+// Reads the stack's config from Pulumi into the plan (plain data) and the secrets (Outputs).
+// Private keys are read from disk here, at program start, so a missing key file is reported
+// before any host is touched, and the key itself only ever travels as a Pulumi secret.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { NAMESPACE, StackConfig } from "./config";
+import type { SshSecrets } from "./connection";
+import { loadPlan, Plan } from "./plan";
+import { ConfigError, Problem } from "./problems";
+
+export interface StackSecrets extends SshSecrets {
+    /** Cluster join token from config, when the user pinned one. */
+    token?: pulumi.Output<string>;
+}
+
+function expandHome(p: string): string {
+    return p === "~" || p.startsWith("~/") ? path.join(os.homedir(), p.slice(1)) : p;
+}
+
+function readKey(key: string, file: string, problems: Problem[]): pulumi.Output<string> | undefined {
+    try {
+        return pulumi.secret(fs.readFileSync(expandHome(file), "utf8"));
+    } catch (e) {
+        problems.push({ key, value: file, rule: `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, fix: "point it at an existing private key file readable by the user running pulumi" });
+        return undefined;
+    }
+}
+
+export function secretsFor(plan: Plan, cfg: StackConfig): StackSecrets {
+    const problems: Problem[] = [];
+    const out: StackSecrets = {};
+    if (cfg.ssh.privateKey) out.privateKey = pulumi.secret(cfg.ssh.privateKey);
+    else if (cfg.ssh.privateKeyPath) out.privateKey = readKey(`${NAMESPACE}:ssh.privateKeyPath`, cfg.ssh.privateKeyPath, problems);
+    const pr = cfg.ssh.proxy;
+    if (pr?.privateKey) out.proxyPrivateKey = pulumi.secret(pr.privateKey);
+    else if (pr?.privateKeyPath) out.proxyPrivateKey = readKey(`${NAMESPACE}:ssh.proxy.privateKeyPath`, pr.privateKeyPath, problems);
+    if (cfg.token) out.token = pulumi.secret(cfg.token);
+    if (problems.length > 0) throw new ConfigError(problems, plan.warnings);
+    return out;
+}
+
+/** The plan and secrets of the running stack; throws ConfigError listing every problem. */
+export function readStack(): { plan: Plan; config: StackConfig; secrets: StackSecrets } {
+    const all = pulumi.runtime.allConfig();
+    const { plan, config } = loadPlan((k) => pulumi.runtime.getConfig(k), pulumi.getStack(), Object.keys(all));
+    for (const w of plan.warnings) {
+        pulumi.log.warn(`${w.key} = ${JSON.stringify(w.value)}: ${w.rule}. Fix: ${w.fix}.`);
+    }
+    return { plan, config, secrets: secretsFor(plan, config) };
+}

@@ -1,0 +1,57 @@
+// dualstack: bare Linux hosts -> dual-stack Kubernetes (k3s or k0s), Calico, Traefik, and proof.
+// Thin wiring only: the plan and every rendered artifact come from pure functions in components/.
+import * as pulumi from "@pulumi/pulumi";
+import { Calico } from "./components/calico";
+import { DualStackCheck } from "./components/check";
+import type { Cluster } from "./components/cluster";
+import { connectionFor } from "./components/connection";
+import { HostPrep } from "./components/hostprep";
+import { K0sCluster } from "./components/k0s";
+import { K3sCluster } from "./components/k3s";
+import { readStack } from "./components/stack";
+import { Traefik } from "./components/traefik";
+
+export = async () => {
+    // Validation throws before any resource is registered, listing every problem at once.
+    const { plan, secrets } = readStack();
+
+    const connections = Object.fromEntries(plan.nodes.map((n) => [n.name, connectionFor(plan, n, secrets)]));
+
+    // Hosts are independent of each other: prepared in parallel.
+    const hostPreps = Object.fromEntries(
+        plan.nodes.map((n) => [n.name, new HostPrep(`host-${n.name}`, { plan, node: n, connection: connections[n.name] })]),
+    );
+
+    const clusterArgs = { plan, connections, hostPreps, token: secrets.token };
+    const cluster: Cluster & pulumi.ComponentResource =
+        plan.distribution === "k3s" ? new K3sCluster("cluster", clusterArgs) : new K0sCluster("cluster", clusterArgs);
+
+    const calico =
+        plan.calico.managedBy === "operator"
+            ? new Calico("calico", { plan, provider: cluster.provider, dependsOn: cluster.apiReady })
+            : undefined;
+    const traefik = new Traefik("traefik", {
+        plan,
+        provider: cluster.provider,
+        dependsOn: calico ? calico.ready : cluster.nodesJoined,
+    });
+
+    const check = plan.checks.enabled
+        ? new DualStackCheck("check", {
+              plan,
+              connection: connections[plan.firstControlPlane.name],
+              kubectl: cluster.kubectl,
+              dependsOn: [...cluster.nodesJoined, ...(calico ? calico.ready : []), ...traefik.ready],
+          })
+        : undefined;
+
+    return {
+        apiServer: plan.api.url,
+        kubeconfig: pulumi.secret(cluster.kubeconfig),
+        nodes: plan.nodes.map((n) => ({ name: n.name, role: n.role, ipv4: n.ipv4, ipv6: n.ipv6Cidr })),
+        podCidrs: plan.podCidrs.ordered,
+        serviceCidrs: plan.serviceCidrs.ordered,
+        ipv6AutodetectionMethod: plan.autodetection.ipv6Method,
+        dualStackReport: check ? check.report : "checks disabled (dualstack:checks.enabled=false)",
+    };
+};

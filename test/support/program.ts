@@ -1,0 +1,179 @@
+// Runs index.ts under Pulumi's mock runtime and records every registration with what the mock
+// API hides: dependencies, parent, deleteBeforeReplace, secret outputs and which inputs are secret.
+// Preview mode behaves like a first `pulumi preview`: no resource has outputs yet.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { rawConfigFromStackFile } from "../../scripts/render";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface Registered {
+    type: string;
+    name: string;
+    urn: string;
+    parent: string;
+    custom: boolean;
+    /** Inputs with secrets unwrapped. */
+    inputs: Record<string, any>;
+    /** Top-level input names whose value (or part of it) is a Pulumi secret. */
+    secretInputs: string[];
+    dependencies: string[];
+    deleteBeforeReplace: boolean;
+    additionalSecretOutputs: string[];
+    replaceOnChanges: string[];
+    ignoreChanges: string[];
+    retainOnDelete: boolean;
+    deletedWith: string;
+    provider: string;
+}
+
+export interface RunOptions {
+    /** A stack name under stacks/, or explicit raw config (Pulumi's flat key -> string form). */
+    stack?: string;
+    config?: Record<string, string>;
+    stackName?: string;
+    preview: boolean;
+    /** Fake `stdout` of a remote Command in update mode, by resource name and inputs. */
+    stdout?: (name: string, inputs: Record<string, any>) => string | undefined;
+}
+
+export interface RunResult {
+    resources: Registered[];
+    outputs: Record<string, unknown>;
+    byType(type: string): Registered[];
+    byName(name: string): Registered;
+}
+
+export function stackConfig(stack: string): Record<string, string> {
+    return rawConfigFromStackFile(fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8"));
+}
+
+/**
+ * The shipped stacks point at ~/.ssh/id_ed25519, which a test machine lacks: point privateKeyPath
+ * at a throwaway file instead (its content only has to flow through as a secret).
+ */
+export function withTestKey(config: Record<string, string>): Record<string, string> {
+    const ssh = config["dualstack:ssh"];
+    if (!ssh) return config;
+    const parsed = JSON.parse(ssh);
+    if (!parsed.privateKeyPath || fs.existsSync(parsed.privateKeyPath)) return config;
+    const dir = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "dualstack-key-"));
+    const file = path.join(dir, "id_test");
+    fs.writeFileSync(file, "TEST-ONLY-NOT-A-REAL-KEY\n", { mode: 0o600 });
+    return { ...config, "dualstack:ssh": JSON.stringify({ ...parsed, privateKeyPath: file }) };
+}
+
+function hasSecret(v: unknown): boolean {
+    if (v === null || typeof v !== "object") return false;
+    if ((v as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === SECRET_SIG) return true;
+    return Object.values(v as object).some(hasSecret);
+}
+
+function resolveOutput(v: unknown): Promise<unknown> {
+    return new Promise((resolve) => pulumi.output(v).apply((x) => { resolve(x); return x; }));
+}
+
+let serial: Promise<unknown> = Promise.resolve();
+
+/** Runs the program once; runs are serialised because Pulumi's runtime state is global. */
+export function runProgram(opts: RunOptions): Promise<RunResult> {
+    const run = serial.then(() => runOnce(opts));
+    serial = run.catch(() => undefined);
+    return run;
+}
+
+async function runOnce(opts: RunOptions): Promise<RunResult> {
+    const stackName = opts.stackName ?? opts.stack ?? "test";
+    const config = withTestKey(opts.config ?? stackConfig(opts.stack!));
+    const resources: Registered[] = [];
+    const mocks: pulumi.runtime.Mocks = {
+        newResource(args) {
+            const state: Record<string, any> = { ...args.inputs };
+            if (opts.preview) return { id: undefined, state: {} };
+            if (args.type === "command:remote:Command") {
+                state.stdout = opts.stdout?.(args.name, args.inputs) ?? "";
+                state.stderr = "";
+            }
+            if (args.type.startsWith("random:")) state.result = `mock-${args.name}-0123456789abcdef0123456789abcdef`;
+            return { id: `${args.name}-id`, state };
+        },
+        call(args) {
+            return args.inputs;
+        },
+    };
+    await pulumi.runtime.setMocks(mocks, "dualstack", stackName, opts.preview);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const settings = require("@pulumi/pulumi/runtime/settings");
+    const monitor = settings.getMonitor();
+    const original = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
+        original(req, (err: any, resp: any) => {
+            if (!err) {
+                const raw = req.getObject()?.toJavaScript() ?? {};
+                const { deserializeProperties } = require("@pulumi/pulumi/runtime/rpc");
+                resources.push({
+                    type: req.getType(),
+                    name: req.getName(),
+                    urn: resp.getUrn(),
+                    parent: req.getParent(),
+                    custom: req.getCustom(),
+                    inputs: deserializeProperties(req.getObject()),
+                    secretInputs: Object.keys(raw).filter((k) => hasSecret(raw[k])),
+                    dependencies: req.getDependenciesList(),
+                    deleteBeforeReplace: req.getDeletebeforereplace(),
+                    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+                    replaceOnChanges: req.getReplaceonchangesList(),
+                    ignoreChanges: req.getIgnorechangesList(),
+                    retainOnDelete: req.getRetainondelete(),
+                    deletedWith: req.getDeletedwith(),
+                    provider: req.getProvider(),
+                });
+            }
+            callback(err, resp);
+        });
+    };
+    const secretKeys = Object.keys(config).filter((k) => k === "dualstack:token");
+    pulumi.runtime.setAllConfig(config, secretKeys);
+
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require(path.join(ROOT, "index.ts")) as () => Promise<Record<string, unknown>>;
+    const exported = await program();
+    const outputs: Record<string, unknown> = {};
+    if (!opts.preview) {
+        for (const [k, v] of Object.entries(exported)) outputs[k] = await resolveOutput(v);
+    }
+    await settings.waitForRPCs();
+    const names = new Set<string>();
+    for (const r of resources) {
+        // The mock monitor silently overwrites duplicate URNs; a real engine refuses them.
+        if (names.has(r.urn)) throw new Error(`duplicate resource URN ${r.urn}`);
+        names.add(r.urn);
+    }
+    return {
+        resources,
+        outputs,
+        byType: (type) => resources.filter((r) => r.type === type),
+        byName: (name) => {
+            const r = resources.find((x) => x.name === name);
+            if (!r) throw new Error(`no resource named ${name}; have ${resources.map((x) => x.name).join(", ")}`);
+            return r;
+        },
+    };
+}
+
+/** The URNs a resource waits for, directly or through its ancestors' dependencies. */
+export function transitiveDeps(result: RunResult, r: Registered): Set<string> {
+    const byUrn = new Map(result.resources.map((x) => [x.urn, x]));
+    const out = new Set<string>();
+    const stack = [...r.dependencies];
+    while (stack.length) {
+        const u = stack.pop()!;
+        if (out.has(u)) continue;
+        out.add(u);
+        const d = byUrn.get(u);
+        if (d) stack.push(...d.dependencies);
+    }
+    return out;
+}
