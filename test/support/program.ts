@@ -37,6 +37,13 @@ export interface RunOptions {
     preview: boolean;
     /** Fake `stdout` of a remote Command in update mode, by resource name and inputs. */
     stdout?: (name: string, inputs: Record<string, any>) => string | undefined;
+    /**
+     * Update mode only: performs a resource's create for real (the lab runs remote Commands over
+     * SSH here) and returns output state to merge. Because the SDK awaits a dependency's
+     * registration before registering its dependents, this runs in the engine's dependency order,
+     * concurrently where the graph allows. Throwing fails the run, as a failed create would.
+     */
+    execute?: (r: { type: string; name: string; inputs: Record<string, any> }) => Promise<Record<string, any> | undefined>;
 }
 
 export interface RunResult {
@@ -89,7 +96,7 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
     const config = withTestKey(opts.config ?? stackConfig(opts.stack!));
     const resources: Registered[] = [];
     const mocks: pulumi.runtime.Mocks = {
-        newResource(args) {
+        async newResource(args) {
             const state: Record<string, any> = { ...args.inputs };
             if (opts.preview) return { id: undefined, state: {} };
             if (args.type === "command:remote:Command") {
@@ -97,6 +104,7 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
                 state.stderr = "";
             }
             if (args.type.startsWith("random:")) state.result = `mock-${args.name}-0123456789abcdef0123456789abcdef`;
+            if (opts.execute && args.custom !== false) Object.assign(state, (await opts.execute({ type: args.type, name: args.name, inputs: args.inputs })) ?? {});
             return { id: `${args.name}-id`, state };
         },
         call(args) {
