@@ -79,7 +79,7 @@ function hasSecret(v: unknown): boolean {
 }
 
 function resolveOutput(v: unknown): Promise<unknown> {
-    return new Promise((resolve) => pulumi.output(v).apply((x) => { resolve(x); return x; }));
+    return new Promise((resolve) => pulumi.output(v as any).apply((x: unknown) => { resolve(x); return x; }));
 }
 
 let serial: Promise<unknown> = Promise.resolve();
