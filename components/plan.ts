@@ -224,6 +224,7 @@ function checkCidrPair(
 ): { ipv4?: string; ipv6?: string; primary?: Family } {
     const out: { ipv4?: string; ipv6?: string; primary?: Family } = {};
     let ok = true;
+    let dup = false;
     list.forEach((c, i) => {
         const fam = familyOfCidr(c);
         if (!fam) {
@@ -233,14 +234,15 @@ function checkCidrPair(
             p.error(`${key}[${i}]`, c, "has host bits set after the prefix length", `use the network address ${canonicalCidr(c)}`);
             ok = false;
         } else if (fam === "IPv4") {
-            if (out.ipv4) ok = false;
+            dup = dup || out.ipv4 !== undefined;
             out.ipv4 = out.ipv4 ?? canonicalCidr(c);
         } else {
-            if (out.ipv6) ok = false;
+            dup = dup || out.ipv6 !== undefined;
             out.ipv6 = out.ipv6 ?? canonicalCidr(c);
         }
     });
-    if (list.length !== 2 || (ok && (!out.ipv4 || !out.ipv6))) {
+    // Unparseable entries are reported above; only judge the families of what parsed.
+    if (list.length !== 2 || dup || (ok && (!out.ipv4 || !out.ipv6))) {
         p.error(key, list, "must hold exactly one IPv4 and one IPv6 CIDR (a dual-stack cluster cannot be made single-stack later)", "list one CIDR of each family, the primary family first");
     }
     const first = list[0] !== undefined ? familyOfCidr(list[0]) : undefined;
