@@ -192,7 +192,7 @@ describe("network plan: derived values", () => {
     });
 
     it("loadPlan refuses unknown dualstack keys and shape errors with the key path", () => {
-        const raw = { ...rawConfig(baseConfig({ calico: { mode: "bgp" } })), "dualstack:calicoo": "{}" };
+        const raw: Record<string, string> = { ...rawConfig(baseConfig({ calico: { mode: "bgp" } })), "dualstack:calicoo": "{}" };
         assert.throws(
             () => loadPlan((k) => raw[k], "t", Object.keys(raw)),
             (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.key === "dualstack:calicoo") && e.problems.some((p) => p.key === "dualstack:calico.mode" && /"bird", "vxlan"/.test(p.fix)),
