@@ -39,12 +39,15 @@ export function renderStack(root: string, stack: string, outDir: string): { summ
 }
 
 if (require.main === module) {
-    const stack = process.argv[2];
+    const args = process.argv.slice(2);
+    const rootFlag = args.indexOf("--root");
+    // --root lets the tests render a stack folder other than this project's.
+    const root = rootFlag >= 0 ? path.resolve(args.splice(rootFlag, 2)[1] ?? ".") : path.resolve(__dirname, "..");
+    const stack = args[0];
     if (!stack) {
-        console.error("usage: npm run render -- <stack>   (a stack file stacks/Pulumi.<stack>.yaml)");
+        console.error("usage: npm run render -- <stack> [--root DIR]   (renders DIR/stacks/Pulumi.<stack>.yaml)");
         process.exit(2);
     }
-    const root = path.resolve(__dirname, "..");
     try {
         const outDir = path.join(root, "out", stack);
         const { summary, files } = renderStack(root, stack, outDir);
