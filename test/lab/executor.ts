@@ -1,0 +1,233 @@
+// Runs the program's registered remote resources for real against lab hosts, the way the
+// @pulumi/command provider would (pulumi/pulumi-command provider/pkg/provider/remote/
+// commandOutputs.go, commandController.go): one SSH session per command, `stdin` piped in, a
+// non-zero exit fails the step with the command and its output, stdout/stderr returned with one
+// trailing newline trimmed; `delete` runs with the state recorded at create (same connection and
+// stdin). The lab never keeps its own copy of a script: it executes exactly the registered strings.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Registered, RunOptions, RunResult } from "../support/program";
+import type { ExecResult, Lab, SshTarget } from "./harness";
+
+export interface ExecuteArgs {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    /** Parent URN, when the harness passes it (see README "Lab"). */
+    parent?: string;
+    urn?: string;
+}
+
+export interface TimelineEntry {
+    name: string;
+    type: string;
+    phase: "create" | "delete";
+    /** Lab host name ("h1") or the raw connection host. */
+    host: string;
+    start: number;
+    end: number;
+    ok: boolean;
+}
+
+export interface LabExecutor {
+    /** Pass as `runProgram({ execute })`. */
+    execute: NonNullable<RunOptions["execute"]>;
+    timeline: TimelineEntry[];
+    /** Names of the resources created for real, in the order they finished. */
+    executed: string[];
+}
+
+/** Thrown for a failed remote step, with the provider's wording. */
+export class RemoteCommandError extends Error {
+    constructor(
+        readonly resource: string,
+        readonly host: string,
+        readonly result: ExecResult,
+        command: string,
+    ) {
+        super(`${resource} on ${host}: Process exited with status ${result.code}: running ${JSON.stringify(command)}:\n${result.stdout}${result.stderr}`);
+    }
+}
+
+function trimOne(s: string): string {
+    return s.endsWith("\n") ? s.slice(0, -1) : s;
+}
+
+function targetOf(inputs: Record<string, any>, what: string): SshTarget {
+    const c = inputs.connection;
+    if (!c || typeof c.host !== "string") throw new Error(`${what}: no connection.host in inputs`);
+    if (c.proxy) throw new Error(`${what}: the lab has no jump host; connection.proxy is not supported here`);
+    if (typeof c.privateKey !== "string") throw new Error(`${what}: the lab authenticates with connection.privateKey only`);
+    return { host: c.host, port: c.port ?? 22, user: c.user ?? "root", privateKey: c.privateKey, hostKey: c.hostKey };
+}
+
+function hostLabel(lab: Lab, host: string): string {
+    return lab.hosts.find((h) => h.ipv4 === host)?.name ?? host;
+}
+
+/** A remote.Command's create or delete over SSH; throws RemoteCommandError on a non-zero exit. */
+export async function runRemote(lab: Lab, name: string, inputs: Record<string, any>, command: string): Promise<{ stdout: string; stderr: string }> {
+    const target = targetOf(inputs, name);
+    const r = await lab.exec(target, command, { stdin: typeof inputs.stdin === "string" ? inputs.stdin : undefined });
+    if (r.code !== 0) throw new RemoteCommandError(name, hostLabel(lab, target.host), r, command);
+    return { stdout: trimOne(r.stdout), stderr: trimOne(r.stderr) };
+}
+
+/** Bytes of a deserialized asset or archive (FileAsset/StringAsset/FileArchive objects). */
+async function assetContent(source: any): Promise<{ kind: "file"; data: Buffer } | { kind: "dir"; dir: string }> {
+    if (source === null || typeof source !== "object") throw new Error("CopyToRemote: source is not an asset or archive");
+    if (source.text !== undefined) return { kind: "file", data: Buffer.from(String(await source.text), "utf8") };
+    if (source.path !== undefined) {
+        const p = String(await source.path);
+        const st = fs.statSync(p);
+        return st.isDirectory() ? { kind: "dir", dir: p } : { kind: "file", data: fs.readFileSync(p) };
+    }
+    if (source.assets !== undefined) throw new Error("CopyToRemote: AssetArchive sources are not supported by the lab executor");
+    throw new Error(`CopyToRemote: unknown source ${JSON.stringify(Object.keys(source))}`);
+}
+
+/** Copies like the provider: into an existing directory the item goes inside it; parents are created. */
+async function copyToRemote(lab: Lab, name: string, inputs: Record<string, any>): Promise<void> {
+    const target = targetOf(inputs, name);
+    const remotePath = String(inputs.remotePath);
+    const src = await assetContent(inputs.source);
+    const itemName = inputs.source?.path !== undefined ? path.basename(String(await inputs.source.path)) : "";
+    const files: { rel: string; data: Buffer }[] = [];
+    if (src.kind === "file") {
+        files.push({ rel: "", data: src.data });
+    } else {
+        const walk = (d: string, rel: string) => {
+            for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+                if (e.isDirectory()) walk(path.join(d, e.name), path.join(rel, e.name));
+                else files.push({ rel: path.join(rel, e.name), data: fs.readFileSync(path.join(d, e.name)) });
+            }
+        };
+        walk(src.dir, "");
+    }
+    // $1 remote path, $2 the item's own name (used when $1 is an existing directory), $3 path inside a copied directory.
+    const body = [
+        "set -eu",
+        'dest=$1',
+        'if [ -d "$dest" ] && [ -n "$2" ]; then dest=$dest/$2; fi',
+        'if [ -n "$3" ]; then dest=$dest/$3; fi',
+        'mkdir -p "$(dirname "$dest")"',
+        'base64 -d > "$dest"',
+    ].join("\n");
+    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    // A copied directory lands inside an existing remotePath once; decide that before the first file.
+    const into = src.kind === "dir" ? ((await lab.exec(target, `test -d ${q(remotePath)}`)).code === 0 ? `${remotePath}/${itemName}` : remotePath) : remotePath;
+    for (const f of files) {
+        const cmd = `sh -c ${q(body)} sh ${q(into)} ${q(src.kind === "file" ? itemName : "")} ${q(f.rel)}`;
+        const r = await lab.exec(target, cmd, { stdin: f.data.toString("base64") });
+        if (r.code !== 0) throw new RemoteCommandError(name, hostLabel(lab, target.host), r, cmd);
+    }
+}
+
+/**
+ * The execute hook. `select` decides which resources run for real; the others keep the mock
+ * runtime's fake success (empty stdout), so one component can be proven while others are
+ * still skeletons.
+ */
+export function labExecutor(lab: Lab, opts: { select?: (r: ExecuteArgs) => boolean } = {}): LabExecutor {
+    const timeline: TimelineEntry[] = [];
+    const executed: string[] = [];
+    const execute = async (r: ExecuteArgs): Promise<Record<string, any> | undefined> => {
+        if (r.type !== "command:remote:Command" && r.type !== "command:remote:CopyToRemote") return undefined;
+        if (opts.select && !opts.select(r)) return undefined;
+        const entry: TimelineEntry = { name: r.name, type: r.type, phase: "create", host: hostLabel(lab, String(r.inputs.connection?.host)), start: Date.now(), end: 0, ok: false };
+        timeline.push(entry);
+        try {
+            let out: Record<string, any> | undefined;
+            if (r.type === "command:remote:Command") {
+                if (typeof r.inputs.create === "string") out = await runRemote(lab, r.name, r.inputs, r.inputs.create);
+            } else {
+                await copyToRemote(lab, r.name, r.inputs);
+            }
+            entry.ok = true;
+            executed.push(r.name);
+            return out;
+        } finally {
+            entry.end = Date.now();
+        }
+    };
+    return { execute, timeline, executed };
+}
+
+/** Selects the resources whose URN or parent chain includes a component type, e.g. `dualstack:index:HostPrep`. */
+export function underComponent(type: string, result?: RunResult): (r: ExecuteArgs) => boolean {
+    return (r) => {
+        const chain = r.urn ?? r.parent ?? result?.resources.find((x) => x.name === r.name)?.urn;
+        return chain !== undefined && chain.split("::")[2]?.split("$").includes(type);
+    };
+}
+
+/**
+ * Like `pulumi destroy` for the resources the executor created: each `delete` runs after the
+ * deletes of everything that depends on it (dependents first), independent ones concurrently.
+ */
+export async function destroyRegistered(result: RunResult, lab: Lab, opts: { only?: string[]; timeline?: TimelineEntry[] } = {}): Promise<void> {
+    const only = opts.only ? new Set(opts.only) : undefined;
+    const nodes = result.resources.filter(
+        (r) => (r.type === "command:remote:Command" || r.type === "command:remote:CopyToRemote") && (!only || only.has(r.name)),
+    );
+    const byUrn = new Map(nodes.map((r) => [r.urn, r]));
+    // Dependents of each resource among the ones being destroyed. A child also depends on what
+    // its ancestors depend on (Pulumi orders a component's children after the component's deps).
+    const ancestorsDeps = (r: Registered): string[] => {
+        const out: string[] = [...r.dependencies];
+        let p = result.resources.find((x) => x.urn === r.parent);
+        while (p) {
+            out.push(...p.dependencies);
+            p = result.resources.find((x) => x.urn === p!.parent);
+        }
+        return out;
+    };
+    const expand = (urns: string[]): Set<string> => {
+        // A dependency on a component means a dependency on all its descendants.
+        const out = new Set<string>();
+        for (const u of urns) {
+            out.add(u);
+            for (const x of result.resources) if (x.urn.includes(`::`) && isDescendant(result, x, u)) out.add(x.urn);
+        }
+        return out;
+    };
+    const deps = new Map<string, Set<string>>();
+    for (const r of nodes) deps.set(r.urn, new Set([...expand(ancestorsDeps(r))].filter((u) => byUrn.has(u) && u !== r.urn)));
+    const dependents = new Map<string, Set<string>>(nodes.map((r) => [r.urn, new Set<string>()]));
+    for (const [u, ds] of deps) for (const d of ds) dependents.get(d)!.add(u);
+
+    const done = new Map<string, Promise<void>>();
+    const destroyOne = (urn: string): Promise<void> => {
+        const existing = done.get(urn);
+        if (existing) return existing;
+        const p = (async () => {
+            await Promise.all([...dependents.get(urn)!].map(destroyOne));
+            const r = byUrn.get(urn)!;
+            if (r.type !== "command:remote:Command" || typeof r.inputs.delete !== "string") return;
+            const entry: TimelineEntry = { name: r.name, type: r.type, phase: "delete", host: hostLabel(lab, String(r.inputs.connection?.host)), start: Date.now(), end: 0, ok: false };
+            opts.timeline?.push(entry);
+            try {
+                await runRemote(lab, r.name, r.inputs, r.inputs.delete);
+                entry.ok = true;
+            } finally {
+                entry.end = Date.now();
+            }
+        })();
+        done.set(urn, p);
+        return p;
+    };
+    const results = await Promise.allSettled(nodes.map((r) => destroyOne(r.urn)));
+    const failed = results.filter((x): x is PromiseRejectedResult => x.status === "rejected");
+    if (failed.length > 0) throw new Error(`destroy failed:\n${failed.map((f) => String(f.reason?.message ?? f.reason)).join("\n")}`);
+}
+
+function isDescendant(result: RunResult, r: Registered, ancestorUrn: string): boolean {
+    let p = r.parent;
+    const seen = new Set<string>();
+    while (p && !seen.has(p)) {
+        if (p === ancestorUrn) return true;
+        seen.add(p);
+        p = result.resources.find((x) => x.urn === p)?.parent ?? "";
+    }
+    return false;
+}
