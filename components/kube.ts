@@ -1,0 +1,139 @@
+// Pure helpers both cluster components (k3s, k0s) need: the kubeconfig server rewrite, a bounded
+// wait loop for scripts, and the removal of what Calico leaves on a host. No Pulumi, no I/O.
+import { parseDocument } from "yaml";
+import { q } from "./shell";
+
+/**
+ * Points every cluster of a kubeconfig at `url` (e.g. `https://[fd00::10]:6443`, from net.ts
+ * `httpsUrl`, so IPv6 stays bracketed). k3s writes `https://127.0.0.1:6443` and k0s the
+ * `spec.api.address`; neither is necessarily reachable from the Pulumi runner. Everything else
+ * (embedded certificates, contexts, users) is kept as it is. Text without any cluster (e.g. an
+ * empty command output under the mock runtime) comes back unchanged.
+ */
+export function rewriteKubeconfigServer(kubeconfig: string, url: string): string {
+    const doc = parseDocument(kubeconfig);
+    if (doc.errors.length > 0) throw new Error(`the kubeconfig the cluster printed is not YAML: ${doc.errors[0].message}`);
+    const clusters = doc.get("clusters");
+    if (!clusters || typeof clusters !== "object" || !("items" in clusters)) return kubeconfig;
+    let changed = false;
+    for (const entry of (clusters as { items: unknown[] }).items) {
+        const e = entry as { hasIn?: (p: string[]) => boolean; setIn?: (p: string[], v: unknown) => void };
+        if (e.hasIn?.(["cluster", "server"])) {
+            e.setIn!(["cluster", "server"], url);
+            changed = true;
+        }
+    }
+    return changed ? doc.toString() : kubeconfig;
+}
+
+export interface WaitOptions {
+    /** A shell condition (already quoted where it carries values), e.g. `k0s status >/dev/null 2>&1`. */
+    condition: string;
+    /** Upper bound in seconds; the script fails with `what` when it passes. */
+    timeoutSeconds: number;
+    /** What is awaited, for the error message. */
+    what: string;
+    /** Seconds between attempts. */
+    intervalSeconds?: number;
+    /** Lines run before failing, e.g. a status dump to stderr. */
+    onTimeout?: string[];
+}
+
+/**
+ * POSIX sh lines that poll `condition` until it holds or the deadline passes. A deadline instead
+ * of a fixed sleep: fast hosts continue at once, slow ones get the whole budget, broken ones fail
+ * with a message that says what did not happen.
+ */
+export function waitUntil(o: WaitOptions): string[] {
+    const interval = o.intervalSeconds ?? 2;
+    return [
+        `deadline=$(( $(date +%s) + ${Math.trunc(o.timeoutSeconds)} ))`,
+        `until ${o.condition}; do`,
+        `    if [ "$(date +%s)" -ge "$deadline" ]; then`,
+        ...(o.onTimeout ?? []).map((l) => `        ${l}`),
+        `        echo ${q(`dualstack: ${o.what} did not happen within ${Math.trunc(o.timeoutSeconds)}s`)} >&2`,
+        "        exit 1",
+        "    fi",
+        `    sleep ${interval}`,
+        "done",
+    ];
+}
+
+/** CNI files Calico's install-cni container writes (k0s-managed and operator-managed alike). */
+export const CALICO_CNI_FILES = [
+    "/etc/cni/net.d/10-calico.conflist",
+    "/etc/cni/net.d/calico-kubeconfig",
+    "/etc/cni/net.d/calico-tls",
+    "/opt/cni/bin/calico",
+    "/opt/cni/bin/calico-ipam",
+];
+
+/** Host directories calico-node mounts and fills. */
+export const CALICO_STATE_DIRS = ["/var/lib/calico", "/var/run/calico", "/run/calico", "/var/log/calico"];
+
+/**
+ * Removes iptables and ip6tables chains whose names start with one of `chainPrefixes`, every rule
+ * that jumps to them, and rules tagged with a comment starting with one of `commentPrefixes`.
+ * Tables without a match are not touched; without the iptables tools there is nothing to do.
+ */
+export function iptablesCleanupLines(chainPrefixes: string[], commentPrefixes: string[] = []): string[] {
+    for (const p of [...chainPrefixes, ...commentPrefixes]) {
+        // Code constants, not config values: kept literal so the ERE below stays readable.
+        if (!/^[A-Za-z0-9:_-]+$/.test(p)) throw new Error(`unsupported chain or comment prefix ${p}`);
+    }
+    const patterns = [
+        ...chainPrefixes.flatMap((c) => [`^:${c}`, `^-A ${c}`, `-j ${c}`]),
+        ...commentPrefixes.map((c) => `--comment "?${c}`),
+    ];
+    const grep = `grep -v -E ${patterns.map((p) => `-e '${p}'`).join(" ")}`;
+    const any = [...chainPrefixes, ...commentPrefixes].map((p) => `*${p}*`).join("|");
+    return [
+        "for tool in iptables ip6tables; do",
+        "    if ! command -v \"$tool-save\" >/dev/null 2>&1 || ! command -v \"$tool-restore\" >/dev/null 2>&1; then continue; fi",
+        "    for table in raw mangle nat filter; do",
+        "        rules=$(\"$tool-save\" -t \"$table\" 2>/dev/null) || continue",
+        `        case "$rules" in ${any}) ;; *) continue ;; esac`,
+        `        printf '%s\\n' "$rules" | ${grep} | "$tool-restore"`,
+        "    done",
+        "done",
+    ];
+}
+
+/**
+ * Removes what Calico leaves on a host after its cluster is gone: k0s reset and the k3s uninstall
+ * scripts do not (k0s#823; replicatedhq/embedded-cluster#3894: k0s only removes the conflist; a
+ * leftover vxlan.calico broke re-joins in kubespray#9103). Interfaces (cali*, vxlan.calico,
+ * vxlan-v6.calico, tunl0), routes BIRD and Felix installed (proto bird, proto 80), iptables and
+ * ip6tables chains and rules (cali-*, `cali:` comments), Calico's nftables tables, ipsets, CNI
+ * files and state directories. Every step tolerates absence, so it is safe to run twice. tunl0
+ * belongs to the ipip module and cannot always be deleted; it is set down instead.
+ */
+export function calicoCleanupLines(): string[] {
+    return [
+        "# Calico leftovers: interfaces first (their routes go with them), then rules, sets, files.",
+        "for link in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//'); do",
+        "    case \"$link\" in",
+        "        cali*|vxlan.calico|vxlan-v6.calico|tunl0)",
+        "            ip link delete \"$link\" 2>/dev/null || ip link set \"$link\" down 2>/dev/null || true ;;",
+        "    esac",
+        "done",
+        "for family in -4 -6; do",
+        "    for proto in bird 80; do",
+        "        ip \"$family\" route flush proto \"$proto\" 2>/dev/null || true",
+        "    done",
+        "done",
+        ...iptablesCleanupLines(["cali-"], ["cali:"]),
+        "if command -v nft >/dev/null 2>&1; then",
+        "    nft list tables 2>/dev/null | awk '$3 ~ /^cali/ {print $2, $3}' | while read -r family table; do",
+        "        nft delete table \"$family\" \"$table\" 2>/dev/null || true",
+        "    done",
+        "fi",
+        "if command -v ipset >/dev/null 2>&1; then",
+        "    for set in $(ipset list -n 2>/dev/null | grep '^cali'); do",
+        "        ipset destroy \"$set\" 2>/dev/null || true",
+        "    done",
+        "fi",
+        `rm -rf ${CALICO_CNI_FILES.map(q).join(" ")}`,
+        `rm -rf ${CALICO_STATE_DIRS.map(q).join(" ")}`,
+    ];
+}
