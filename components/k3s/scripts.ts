@@ -1,0 +1,256 @@
+// Every shell script the K3sCluster component runs on a host, as pure functions of the plan.
+// POSIX sh, `set -eu` (shell.ts `script`), every value through `q`. The component wraps each body
+// with shell.ts `remoteCommand`; render.ts writes the same bodies to out/<stack>/nodes/*/scripts.
+//
+// Upstream facts relied on (k3s-io/k3s install.sh, docs/installation/*):
+// - install.sh takes the command (`server`/`agent`) as its first argument, pins the release with
+//   INSTALL_K3S_VERSION, skips the download with INSTALL_K3S_SKIP_DOWNLOAD=true (binary already at
+//   /usr/local/bin/k3s), and only restarts the service when the binary or unit changed unless
+//   INSTALL_K3S_FORCE_RESTART=true: a changed config.yaml alone is NOT picked up without it.
+// - It writes /usr/local/bin/k3s-uninstall.sh (server) or k3s-agent-uninstall.sh (agent), which
+//   stop everything and remove /etc/rancher/k3s, /var/lib/rancher/k3s and the binary.
+// - Air-gap: images go to /var/lib/rancher/k3s/agent/images/ (docs/installation/airgap.md).
+import { calicoCleanupLines, waitUntil } from "../kube";
+import { q, script } from "../shell";
+import type { Plan, PlannedNode } from "../plan";
+
+export const K3S_PATHS = {
+    configDir: "/etc/rancher/k3s",
+    config: "/etc/rancher/k3s/config.yaml",
+    restartPending: "/etc/rancher/k3s/dualstack-restart-pending",
+    /**
+     * Named in config.yaml as `token-file`; root-only, filled from stdin. Outside /etc/rancher/k3s
+     * on purpose: the uninstall scripts delete that directory, and a node that is replaced
+     * (uninstall, then install) keeps its token step, which does not run again.
+     */
+    tokenDir: "/etc/dualstack",
+    tokenFile: "/etc/dualstack/k3s-token",
+    kubeconfig: "/etc/rancher/k3s/k3s.yaml",
+    binary: "/usr/local/bin/k3s",
+    serverUninstall: "/usr/local/bin/k3s-uninstall.sh",
+    agentUninstall: "/usr/local/bin/k3s-agent-uninstall.sh",
+    imagesDir: "/var/lib/rancher/k3s/agent/images",
+    /** Air-gap staging: CopyToRemote runs as the SSH user, so it needs a directory that user owns. */
+    airgapStage: "/var/lib/dualstack/k3s-airgap",
+} as const;
+
+/** The files `install.source: airgap` copies from `install.airgapDir` (images are optional). */
+export const AIRGAP_FILES = { installer: "install.sh", binary: "k3s" } as const;
+/** Image tarballs as k3s publishes them: k3s-airgap-images-<arch>.tar[.gz|.zst]. */
+export const AIRGAP_IMAGES = /^k3s-airgap-images[-.A-Za-z0-9_]*\.tar(\.gz|\.zst)?$/;
+
+/** Bounds of the wait loops (seconds). Deadlines, not fixed sleeps: fast hosts go on at once. */
+export const TIMEOUTS = {
+    /** A server's API answering /readyz after (re)start; an etcd join can take a while. */
+    apiReady: 300,
+    /** A node showing up in the API with the pinned kubelet version after its install. */
+    nodeJoin: 300,
+    /** The API answering before a node is drained on delete. */
+    apiOnDelete: 60,
+    /** `kubectl drain`; past it the node is deleted anyway so destroy cannot hang on a PDB. */
+    drain: 120,
+};
+
+/** The systemd unit/uninstall names install.sh derives from the command. */
+export function roleOf(node: PlannedNode): "server" | "agent" {
+    return node.role === "control-plane" ? "server" : "agent";
+}
+
+/** True when the local API server answers /readyz with `ok` (k3s kubectl reads k3s.yaml as root). */
+const API_READY = `[ "$(k3s kubectl get --raw /readyz 2>/dev/null || true)" = ok ]`;
+
+/**
+ * Writes the join token from stdin into the root-only token file. stdin (not argv, not the
+ * environment) keeps it out of `ps`, shell history, the provider's error text (which quotes the
+ * command) and sshd's AcceptEnv rules.
+ */
+export function tokenCreateScript(): string {
+    const p = K3S_PATHS;
+    return script(
+        "umask 077",
+        `mkdir -p ${q(p.tokenDir)}`,
+        `cat > ${q(`${p.tokenFile}.new`)}`,
+        `if [ -s ${q(`${p.tokenFile}.new`)} ]; then :; else`,
+        `    rm -f ${q(`${p.tokenFile}.new`)}`,
+        `    echo 'dualstack: no k3s join token arrived on stdin' >&2`,
+        "    exit 1",
+        "fi",
+        `chmod 0600 ${q(`${p.tokenFile}.new`)}`,
+        `mv -f ${q(`${p.tokenFile}.new`)} ${q(p.tokenFile)}`,
+    );
+}
+
+export function tokenDeleteScript(): string {
+    const p = K3S_PATHS;
+    return script(`rm -f ${q(p.tokenFile)} ${q(`${p.tokenFile}.new`)}`, `rmdir ${q(p.tokenDir)} 2>/dev/null || true`);
+}
+
+/** Creates the staging directory CopyToRemote fills, owned by the SSH user (sftp writes as that user). */
+export function airgapStageCreateScript(plan: Plan): string {
+    const dir = K3S_PATHS.airgapStage;
+    return script(`mkdir -p ${q(dir)}`, `chown ${q(plan.ssh.user)} ${q(dir)}`, `chmod 0700 ${q(dir)}`);
+}
+
+export function airgapStageDeleteScript(): string {
+    const dir = K3S_PATHS.airgapStage;
+    return script(`rm -rf ${q(dir)}`, `rmdir ${q(dir.slice(0, dir.lastIndexOf("/")))} 2>/dev/null || true`);
+}
+
+function fetchInstaller(plan: Plan): string[] {
+    const p = K3S_PATHS;
+    if (plan.install.source === "airgap") {
+        const stage = K3S_PATHS.airgapStage;
+        return [
+            "# Air-gapped: the binary and images were staged by CopyToRemote; install.sh must not download.",
+            `for f in ${q(`${stage}/${AIRGAP_FILES.installer}`)} ${q(`${stage}/${AIRGAP_FILES.binary}`)}; do`,
+            `    if [ -f "$f" ]; then :; else echo "dualstack: $f was not staged (install.airgapDir must hold install.sh and k3s)" >&2; exit 1; fi`,
+            "done",
+            // Copy then rename: overwriting a running binary in place fails with `Text file busy`.
+            `cp ${q(`${stage}/${AIRGAP_FILES.binary}`)} ${q(`${p.binary}.dualstack-new`)}`,
+            `chmod 0755 ${q(`${p.binary}.dualstack-new`)}`,
+            `mv -f ${q(`${p.binary}.dualstack-new`)} ${q(p.binary)}`,
+            `for f in ${q(stage)}/k3s-airgap-images*; do`,
+            `    if [ -f "$f" ]; then mkdir -p ${q(p.imagesDir)} && cp "$f" ${q(`${p.imagesDir}/`)}; fi`,
+            "done",
+            `installer=${q(`${stage}/${AIRGAP_FILES.installer}`)}`,
+            "export INSTALL_K3S_SKIP_DOWNLOAD=true",
+        ];
+    }
+    return [
+        "# Download the installer to a file first: `curl | sh` would run an empty script (and succeed) when curl fails.",
+        'tmp=$(mktemp -d)',
+        `trap 'rm -rf "$tmp"' EXIT`,
+        'installer="$tmp/install.sh"',
+        "if command -v curl >/dev/null 2>&1; then",
+        '    curl -sfL -o "$installer" https://get.k3s.io',
+        "elif command -v wget >/dev/null 2>&1; then",
+        '    wget -qO "$installer" https://get.k3s.io',
+        "else",
+        "    echo 'dualstack: neither curl nor wget is installed to fetch the k3s installer' >&2",
+        "    exit 1",
+        "fi",
+    ];
+}
+
+/**
+ * Install and in-place upgrade of one node (the Command's `create` and `update` are this same
+ * script). stdin carries the rendered config.yaml. Idempotent: with the same config, version and
+ * binary, install.sh leaves the running service alone; a changed config.yaml restarts it
+ * (install.sh would not), a changed version replaces the binary and restarts it.
+ */
+export function installScript(plan: Plan, node: PlannedNode): string {
+    const p = K3S_PATHS;
+    const role = roleOf(node);
+    const lines: (string | string[])[] = [
+        `node=${q(node.name)}`,
+        `version=${q(plan.version)}`,
+        `mkdir -p ${q(p.configDir)}`,
+        `(umask 077 && cat > ${q(`${p.config}.new`)})`,
+        `if [ -s ${q(`${p.config}.new`)} ]; then :; else echo 'dualstack: no config.yaml arrived on stdin' >&2; exit 1; fi`,
+        `if [ -s ${q(p.tokenFile)} ]; then :; else echo "dualstack: $node has no join token in ${p.tokenFile}" >&2; exit 1; fi`,
+        // A changed config needs a restart that install.sh would skip; the marker keeps that need
+        // across a failed run, so a retry still restarts.
+        `if cmp -s ${q(`${p.config}.new`)} ${q(p.config)}; then rm -f ${q(`${p.config}.new`)}; else`,
+        `    mv -f ${q(`${p.config}.new`)} ${q(p.config)}`,
+        `    : > ${q(p.restartPending)}`,
+        "fi",
+        "restart=false",
+        `if [ -e ${q(p.restartPending)} ]; then restart=true; fi`,
+        fetchInstaller(plan),
+        `INSTALL_K3S_VERSION="$version" INSTALL_K3S_FORCE_RESTART="$restart" sh "$installer" ${role}`,
+        "# The pinned tag must be what is installed now (an upgrade that kept the old binary fails here).",
+        'case "$(k3s --version 2>/dev/null)" in',
+        '    *"$version"*) ;;',
+        `    *) echo "dualstack: $node runs $(k3s --version 2>/dev/null | head -n 1), expected $version" >&2; exit 1 ;;`,
+        "esac",
+    ];
+    if (role === "server") {
+        lines.push(
+            "# The next server (or the agents) may only start once this API answers: etcd joins one at a time.",
+            waitUntil({
+                condition: API_READY,
+                timeoutSeconds: TIMEOUTS.apiReady,
+                what: `the k3s API on ${node.name} answering /readyz (see journalctl -u k3s there)`,
+            }),
+        );
+    }
+    lines.push(`rm -f ${q(p.restartPending)}`);
+    return script(...lines);
+}
+
+/**
+ * Uninstall of one node: the uninstall script install.sh wrote (if it is there), then what Calico
+ * leaves behind, then our files. Safe to run twice and on a host where the install never ran.
+ */
+export function uninstallScript(node: PlannedNode): string {
+    const p = K3S_PATHS;
+    const uninstall = roleOf(node) === "server" ? p.serverUninstall : p.agentUninstall;
+    return script(
+        `if [ -x ${q(uninstall)} ]; then`,
+        `    ${q(uninstall)}`,
+        "else",
+        `    echo ${q(`dualstack: ${uninstall} is not on ${node.name}; nothing of k3s to uninstall`)}`,
+        "fi",
+        // What Calico leaves behind: the k3s scripts only clean flannel, cni0 and KUBE-/CNI- rules.
+        calicoCleanupLines(),
+        "rmdir /etc/cni/net.d /etc/cni 2>/dev/null || true",
+        // The uninstall scripts keep /etc/rancher/node/password (the node's join password); the
+        // node object and its password secret are gone by now (member delete), so it goes too.
+        `rm -rf ${q(p.config)} ${q(`${p.config}.new`)} ${q(p.restartPending)} /etc/rancher/node`,
+        `rmdir ${q(p.configDir)} /etc/rancher 2>/dev/null || true`,
+    );
+}
+
+/**
+ * Runs on the first server once `node` is installed: waits until the node is registered with the
+ * pinned kubelet version. That makes `nodesJoined` true to its name and, after an upgrade, holds
+ * the next server back until this one really runs the new version.
+ */
+export function memberCreateScript(plan: Plan, node: PlannedNode): string {
+    const joined = `[ "$(k3s kubectl get node "$node" -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null || true)" = "$version" ]`;
+    return script(
+        `node=${q(node.name)}`,
+        `version=${q(plan.version)}`,
+        waitUntil({
+            condition: joined,
+            timeoutSeconds: TIMEOUTS.nodeJoin,
+            what: `node ${node.name} registering with kubelet ${plan.version} (see journalctl -u ${roleOf(node) === "server" ? "k3s" : "k3s-agent"} on ${node.name})`,
+        }),
+    );
+}
+
+/**
+ * Runs on the first server before `node` is uninstalled: drain it and delete it from the cluster
+ * while the API is up, so no cordoned NotReady node stays behind (xunleii/terraform-module-k3s#139)
+ * and, for a server, k3s removes its etcd member. A drain that does not finish (PodDisruptionBudget,
+ * the last schedulable node) is reported and the node deleted anyway, so destroy cannot hang
+ * (xunleii#138). `--delete-emptydir-data` replaces the removed `--delete-local-data` (xunleii#196).
+ */
+export function memberDeleteScript(plan: Plan, node: PlannedNode): string {
+    const first = plan.firstControlPlane.name;
+    return script(
+        `node=${q(node.name)}`,
+        "if command -v k3s >/dev/null 2>&1; then :; else",
+        `    echo ${q(`dualstack: k3s is no longer on ${first}; the cluster is gone, nothing to remove for ${node.name}`)}`,
+        "    exit 0",
+        "fi",
+        waitUntil({
+            condition: API_READY,
+            timeoutSeconds: TIMEOUTS.apiOnDelete,
+            what: `the k3s API on ${first} answering, so that ${node.name} can be drained and deleted (bring the API back, or skip this step with pulumi destroy --continue-on-error)`,
+        }),
+        'if k3s kubectl get node "$node" >/dev/null 2>&1; then',
+        `    if k3s kubectl drain "$node" --ignore-daemonsets --delete-emptydir-data --force --timeout=${TIMEOUTS.drain}s; then :; else`,
+        `        echo "dualstack: warning: draining $node did not finish within ${TIMEOUTS.drain}s; deleting the node anyway" >&2`,
+        "    fi",
+        '    k3s kubectl delete node "$node" --ignore-not-found',
+        "else",
+        '    echo "dualstack: node $node is not in the cluster; nothing to drain"',
+        "fi",
+    );
+}
+
+/** Prints the admin kubeconfig k3s wrote (the command runs with logging off, output secret). */
+export function kubeconfigReadScript(): string {
+    return script(`cat ${q(K3S_PATHS.kubeconfig)}`);
+}
