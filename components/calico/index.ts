@@ -47,8 +47,9 @@ export class Calico extends pulumi.ComponentResource {
             // Pools are create-time settings: a change to them (pod CIDRs, block sizes,
             // encapsulation, NAT outgoing) replaces the Installation, which `pulumi preview` shows
             // as a replacement. Replacing deletes it first (the operator only honours the one
-            // named "default"), the operator removes Calico, and recreates it with the new pools;
-            // running pods keep their old addresses until restarted.
+            // named "default"; the operator tears Calico down), then creates the new one and the
+            // operator deploys Calico with the new pools; running pods keep addresses from the
+            // old pools until they are recreated.
             replaceOnChanges: [POOLS_PATH],
             deleteBeforeReplace: true,
             // pulumi.com/waitFor on the object waits until every Calico component is available.
