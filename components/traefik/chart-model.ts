@@ -3,10 +3,8 @@
 //  - chart-layout-41.3.0.ts, derived mechanically from the chart's values.schema.json;
 //  - the template facts below, read from the chart's templates (they are not in the schema).
 // Pure: no Pulumi, no I/O.
-import { CHART_VERSION, LAYOUT } from "./chart-layout-41.3.0";
+import { LAYOUT } from "./chart-layout-41.3.0";
 import { LayoutObjects, PRUNED } from "./derive-chart-layout";
-
-export { CHART_VERSION as LAYOUT_CHART_VERSION };
 
 /**
  * Template facts of chart >= 40.0.0 (traefik/traefik-helm-chart PR #1686, commit b9f3ed34
@@ -19,12 +17,6 @@ export { CHART_VERSION as LAYOUT_CHART_VERSION };
 export const SERVICE_SPEC_PATH = "service.spec";
 export const SPEC_KEYS_THE_CHART_WRITES = ["ports", "selector"] as const;
 export const SERVICE_KEYS_REMOVED_IN_40 = ["externalIPs", "ipFamilies", "ipFamilyPolicy", "loadBalancerClass", "loadBalancerSourceRanges", "type"] as const;
-
-/**
- * Objects whose content the chart passes through as-is (so undeclared keys there are meant):
- * the Service spec, and free-form annotation/label maps.
- */
-export const PASS_THROUGH = [SERVICE_SPEC_PATH];
 
 /** Field names of core/v1 ServiceSpec (Kubernetes API reference, v1.33). */
 export const SERVICE_SPEC_FIELDS = [
