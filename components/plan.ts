@@ -520,6 +520,9 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
     if (bs.ipv6 < 116 || bs.ipv6 > 128) p.error(`${NAMESPACE}:calico.blockSizes.ipv6`, bs.ipv6, "IPv6 block size must be within 116-128", "use 122 (the default)");
     else if (pods.ipv6 && bs.ipv6 < prefixLength(pods.ipv6)) p.error(`${NAMESPACE}:calico.blockSizes.ipv6`, bs.ipv6, `is shorter than the IPv6 pool prefix /${prefixLength(pods.ipv6)}`, "use a block size at least the pool prefix length");
     const managedBy: "operator" | "k0s" = cfg.distribution === "k0s" && net.provider === "calico" ? "k0s" : "operator";
+    if (calTag && managedBy === "operator" && Number(calTag[1]) < 23) {
+        p.error(`${NAMESPACE}:calico.version`, cal.version, "the tigera-operator Helm chart installs into the tigera-operator namespace only from Calico v3.23 (older charts create that namespace themselves and must be released into default)", "use calico.version v3.23.0 or newer (v3.32.1 is tested)");
+    }
     if (cfg.distribution === "k3s" && net.provider !== "calico") {
         // `custom` is a k0s notion; on k3s the operator always manages Calico.
         p.error(`${NAMESPACE}:network.provider`, net.provider, "only applies to k0s (k3s always gets Calico through the Tigera operator)", "remove network.provider");

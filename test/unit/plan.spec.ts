@@ -69,6 +69,7 @@ const refused: Case[] = [
     { name: "Calico version not a tag", cfg: { calico: { version: "3.32" } }, key: "dualstack:calico.version", rule: /Calico release tag/ },
     { name: "IPIP on the IPv6 pool", cfg: { calico: { encapsulation: { ipv6: "IPIP" } } }, key: "dualstack:calico.encapsulation.ipv6", rule: /IPIP encapsulation is not supported by IPv6 pools/ },
     { name: "IPv6 VXLAN before Calico 3.23", cfg: { calico: { version: "v3.22.1", mode: "vxlan" } }, key: "dualstack:calico.encapsulation.ipv6", rule: /v3.23/ },
+    { name: "operator chart before Calico 3.23", cfg: { calico: { version: "v3.22.1" } }, key: "dualstack:calico.version", rule: /tigera-operator namespace only from Calico v3.23/ },
     { name: "VXLAN in bird mode", cfg: { calico: { mode: "bird", encapsulation: { ipv4: "VXLAN" } } }, key: "dualstack:calico.encapsulation", rule: /does not fit mode bird/ },
     { name: "unencapsulated pool without BGP (vxlan mode)", cfg: { calico: { mode: "vxlan", encapsulation: { ipv6: "None" } } }, key: "dualstack:calico.encapsulation", rule: /without BGP/ },
     { name: "IPv4 block size out of range", cfg: { calico: { blockSizes: { ipv4: 19, ipv6: 122 } } }, key: "dualstack:calico.blockSizes.ipv4", rule: /20-32/ },
