@@ -178,7 +178,8 @@ describe("traefik values: every load balancer choice in both family orders", () 
                 const cfg = baseConfig({
                     ...(v6First ? V6_FIRST : V4_FIRST),
                     traefik: { loadBalancer: lb, dashboard, ...(lb === "externalIPs" ? { externalIPs: pair } : {}) },
-                    ...(lb === "metallb" ? { metallb: { addresses: POOL, loadBalancerIPs: pair } } : {}),
+                    // A pool that holds every generated fixed address (MetalLB only assigns pool addresses).
+                    ...(lb === "metallb" ? { metallb: { addresses: ["192.168.0.0/16", "fd45:a71:55a6:1::/64"], loadBalancerIPs: pair } } : {}),
                 });
                 const plan = planOf(cfg);
                 const values = traefikValues(plan);
