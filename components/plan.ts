@@ -318,6 +318,13 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
     if (svcs.ipv4 && prefixLength(svcs.ipv4) < 12) {
         p.error(`${NAMESPACE}:network.serviceCidrs`, svcs.ipv4, "an IPv4 service CIDR larger than /12 is refused by kube-apiserver", "use /12 or smaller, e.g. 10.43.0.0/16");
     }
+    // The cluster DNS takes the 10th address and Traefik's fixed cluster IP the 11th; both must lie in
+    // the static band every service CIDR reserves (at least 16 addresses, KEP-3070).
+    for (const s of [svcs.ipv4, svcs.ipv6]) {
+        if (s && addressBits(familyOfCidr(s)!) - prefixLength(s) < 4) {
+            p.error(`${NAMESPACE}:network.serviceCidrs`, s, "holds fewer than 16 addresses; the cluster DNS (10th address) and Traefik's cluster IP (11th) would fall outside it", "use e.g. 10.43.0.0/16 and a /112 for IPv6");
+        }
+    }
     let nodeV6Prefix: string | undefined;
     if (net.nodeIpv6Prefix !== undefined) {
         if (familyOfCidr(net.nodeIpv6Prefix) !== "IPv6") {
@@ -558,19 +565,67 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
         }
         return fams;
     };
+    // Address value for ordering a-b ranges (offset from the family's all-zero address).
+    const valueOf = (a: string) => hostOffset(familyOfAddress(a) === "IPv4" ? "0.0.0.0/0" : "::/0", a);
+    const inPoolEntry = (entry: string, a: string) => {
+        if (familyOfCidr(entry)) return cidrContainsAddress(entry, a);
+        if (familyOfAddress(entry.trim())) return canonicalAddress(entry.trim()) === canonicalAddress(a);
+        const [lo, hi] = entry.split("-").map((x) => x.trim());
+        return familyOfAddress(lo) === familyOfAddress(a) && valueOf(lo) <= valueOf(a) && valueOf(a) <= valueOf(hi);
+    };
+    // A CIDR and a pool entry overlap when the CIDR holds the entry's first address or the entry holds the CIDR's.
+    const overlapsEntry = (cidr: string, entry: string) =>
+        familyOfCidr(entry) ? cidrsOverlap(cidr, entry) : cidrContainsAddress(cidr, entry.split("-")[0].trim()) || inPoolEntry(entry, addressAt(cidr, 0n));
+    const onePerFamily = (key: string, list: string[], fams: (Family | undefined)[]) => {
+        if (list.length > 2 || (list.length === 2 && fams[0] === fams[1])) p.error(key, list, "takes one address per family", "keep one IPv4 and one IPv6 address");
+    };
+    const special = ["0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "::/128", "::1/128", "fe80::/10", "ff00::/8"];
+    const notInCluster = (key: string, list: string[]) =>
+        list.forEach((a, i) => {
+            if (!familyOfAddress(a)) return;
+            // kube-apiserver refuses these in spec.externalIPs (validation.go validateNonSpecialIP).
+            if (special.some((c) => cidrContainsAddress(c, a))) p.error(`${key}[${i}]`, a, "is an unspecified, loopback, link-local or multicast address", "use an address your router sends to the nodes");
+            for (const [k, c] of [["podCidrs", pods], ["serviceCidrs", svcs]] as const) {
+                const cidr = familyOfAddress(a) === "IPv4" ? c.ipv4 : c.ipv6;
+                if (cidr && cidrContainsAddress(cidr, a)) p.error(`${key}[${i}]`, a, `lies inside network.${k} ${cidr}`, "use an address of the node network");
+            }
+        });
     if (lb === "externalIPs") {
         const fams = checkPair(`${NAMESPACE}:traefik.externalIPs`, tr.externalIPs, "one IPv4 and one IPv6 address", false);
-        if (tr.externalIPs.length !== 2 || fams[0] === fams[1]) {
-            if (tr.externalIPs.length > 2) p.error(`${NAMESPACE}:traefik.externalIPs`, tr.externalIPs, "takes one address per family", "keep one IPv4 and one IPv6 address");
-        }
+        onePerFamily(`${NAMESPACE}:traefik.externalIPs`, tr.externalIPs, fams);
+        notInCluster(`${NAMESPACE}:traefik.externalIPs`, tr.externalIPs);
     } else if (tr.externalIPs.length > 0) {
         p.error(`${NAMESPACE}:traefik.externalIPs`, tr.externalIPs, `is only used with loadBalancer externalIPs (it is ${lb})`, "remove it or set traefik.loadBalancer: externalIPs");
     }
     const mlb = cfg.metallb;
     if (lb === "metallb") {
         checkPair(`${NAMESPACE}:metallb.addresses`, mlb.addresses, "a CIDR or a-b range", true);
-        if (mlb.loadBalancerIPs.length > 0) checkPair(`${NAMESPACE}:metallb.loadBalancerIPs`, mlb.loadBalancerIPs, "one fixed address", false);
+        mlb.addresses.forEach((e, i) => {
+            const key = `${NAMESPACE}:metallb.addresses[${i}]`;
+            // MetalLB parses entries with Go's net.ParseCIDR, which silently masks host bits.
+            if (familyOfCidr(e) && !isAlignedCidr(e)) p.error(key, e, "has host bits set after the prefix length", `use the network address ${canonicalCidr(e)}`);
+            const ends = e.split("-").map((x) => x.trim());
+            // MetalLB refuses "start IP is after the end IP" (internal/config ParseCIDR).
+            if (ends.length === 2 && rangeFamily(e) && valueOf(ends[0]) > valueOf(ends[1])) p.error(key, e, "starts after it ends; MetalLB refuses it", `write ${ends[1]}-${ends[0]}`);
+            for (const [k, c] of [["podCidrs", pods], ["serviceCidrs", svcs]] as const) {
+                const cidr = entryFamily(e) === "IPv4" ? c.ipv4 : c.ipv6;
+                if (cidr && entryFamily(e) && overlapsEntry(cidr, e)) p.error(key, e, `overlaps network.${k} ${cidr}`, "use free addresses of the node network");
+            }
+        });
+        if (mlb.loadBalancerIPs.length > 0) {
+            const key = `${NAMESPACE}:metallb.loadBalancerIPs`;
+            const fams = checkPair(key, mlb.loadBalancerIPs, "one fixed address", false);
+            // MetalLB refuses two addresses of one family in metallb.io/loadBalancerIPs.
+            onePerFamily(key, mlb.loadBalancerIPs, fams);
+            mlb.loadBalancerIPs.forEach((a, i) => {
+                if (familyOfAddress(a) && !mlb.addresses.some((e) => entryFamily(e) === familyOfAddress(a) && inPoolEntry(e, a))) {
+                    p.error(`${key}[${i}]`, a, "is not in metallb.addresses; MetalLB only assigns addresses of its pools", "pick an address inside the pool");
+                }
+            });
+        }
         if (!SEMVER.test(mlb.chartVersion)) p.error(`${NAMESPACE}:metallb.chartVersion`, mlb.chartVersion, "is not an exact chart version", "use e.g. 0.16.1");
+    } else if (mlb.addresses.length > 0 || mlb.loadBalancerIPs.length > 0) {
+        p.error(`${NAMESPACE}:metallb`, mlb, `is only used with loadBalancer metallb (it is ${lb})`, "remove it or set traefik.loadBalancer: metallb");
     }
 
     // --- Install, cluster, checks -----------------------------------------------------------
@@ -691,6 +746,10 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
         checks: cfg.checks,
         warnings: p.warnings,
     };
+}
+
+function entryFamily(text: string): Family | undefined {
+    return familyOfAddress(text.trim()) ?? familyOfCidr(text) ?? rangeFamily(text);
 }
 
 function rangeFamily(text: string): Family | undefined {
