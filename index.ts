@@ -52,6 +52,14 @@ export = async () => {
         podCidrs: plan.podCidrs.ordered,
         serviceCidrs: plan.serviceCidrs.ordered,
         ipv6AutodetectionMethod: plan.autodetection.ipv6Method,
+        traefik: {
+            service: `${traefik.service.namespace}/${traefik.service.name}`,
+            type: traefik.service.type,
+            clusterIPs: traefik.clusterIPs,
+            externalIPs: traefik.externalIPs,
+            loadBalancerAddresses: traefik.loadBalancerAddresses,
+            release: traefik.releaseStatus,
+        },
         dualStackReport: check ? check.report : "checks disabled (dualstack:checks.enabled=false)",
     };
 };
