@@ -19,9 +19,18 @@ function expandHome(p: string): string {
     return p === "~" || p.startsWith("~/") ? path.join(os.homedir(), p.slice(1)) : p;
 }
 
+/**
+ * `pulumi config set` strips one trailing newline from stdin while a key file keeps it; without
+ * normalising, deploying from a laptop (key file) and from CI (config secret) would differ in every
+ * command's connection and show every command as an update.
+ */
+export function normalizeKey(key: string): string {
+    return key.replace(/\s+$/, "") + "\n";
+}
+
 function readKey(key: string, file: string, problems: Problem[]): pulumi.Output<string> | undefined {
     try {
-        return pulumi.secret(fs.readFileSync(expandHome(file), "utf8"));
+        return pulumi.secret(normalizeKey(fs.readFileSync(expandHome(file), "utf8")));
     } catch (e) {
         problems.push({ key, value: file, rule: `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, fix: "point it at an existing private key file readable by the user running pulumi" });
         return undefined;
@@ -31,10 +40,10 @@ function readKey(key: string, file: string, problems: Problem[]): pulumi.Output<
 export function secretsFor(plan: Plan, cfg: StackConfig): StackSecrets {
     const problems: Problem[] = [];
     const out: StackSecrets = {};
-    if (cfg.ssh.privateKey) out.privateKey = pulumi.secret(cfg.ssh.privateKey);
+    if (cfg.ssh.privateKey) out.privateKey = pulumi.secret(normalizeKey(cfg.ssh.privateKey));
     else if (cfg.ssh.privateKeyPath) out.privateKey = readKey(`${NAMESPACE}:ssh.privateKeyPath`, cfg.ssh.privateKeyPath, problems);
     const pr = cfg.ssh.proxy;
-    if (pr?.privateKey) out.proxyPrivateKey = pulumi.secret(pr.privateKey);
+    if (pr?.privateKey) out.proxyPrivateKey = pulumi.secret(normalizeKey(pr.privateKey));
     else if (pr?.privateKeyPath) out.proxyPrivateKey = readKey(`${NAMESPACE}:ssh.proxy.privateKeyPath`, pr.privateKeyPath, problems);
     if (cfg.token) out.token = pulumi.secret(cfg.token);
     if (problems.length > 0) throw new ConfigError(problems, plan.warnings);
