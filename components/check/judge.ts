@@ -872,7 +872,7 @@ function checkEgress(ctx: Context): CheckEntry {
     }
     const egress = ctx.doc.probes?.egress;
     const client = ctx.clientNode;
-    if (!egress || !client) {
+    if (!egress || !client || !isReady(ctx.probeByNode.get(client.name)?.status?.conditions)) {
         e.skip(`not run: the probe pod on ${client?.name ?? "the first node"} is not Ready (see the probe-pods check)`);
         return e.done();
     }

@@ -324,6 +324,17 @@ describe("dual-stack check: judge", () => {
         assert.match(entry(r, "ipv6-egress").findings![0].cause, /IPv6 NAT outgoing is off \(dualstack:calico\.ipv6NatOutgoing: false\)/);
     });
 
+    it("does not judge egress from a probe pod that is not Ready", () => {
+        const plan = { ...K3S, checks: { ...K3S.checks, egressTarget: "2001:4860:4860::8888" } };
+        const pods = fixture("probe-pods.image-pull.json");
+        // The client is the probe on the first node; make it the one that cannot pull.
+        for (const p of pods.items) p.spec.nodeName = { worker2: "cp1", cp1: "worker2" }[p.spec.nodeName as string] ?? p.spec.nodeName;
+        const r = judge(recorded({ probes: "probes.egress-fails.json" }, { probePods: { json: pods } }), plan, KUBECTL);
+        assert.equal(entry(r, "ipv6-egress").status, "skipped");
+        assert.match(entry(r, "ipv6-egress").cause!, /the probe pod on cp1 is not Ready/);
+        assert.equal(entry(r, "probe-pods").status, "failed");
+    });
+
     it("names a node that never registered, with the agent's service", () => {
         const nodes = fixture("nodes.json");
         nodes.items = nodes.items.filter((n: { metadata: { name: string } }) => n.metadata.name !== "worker2");
