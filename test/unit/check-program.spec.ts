@@ -110,8 +110,8 @@ describe("dual-stack check under the mock runtime", () => {
         assert.equal(await new Promise((r) => err.resource!.urn.apply(r)), result.byType("dualstack:index:DualStackCheck")[0].urn);
     });
 
-    it("output that is no document fails the run too (the harness default stdout is empty)", async () => {
-        const { result, unhandled } = await run({ stack: "lab-k3s", preview: false });
+    it("output that is no document fails the run too", async () => {
+        const { result, unhandled } = await run({ stack: "lab-k3s", preview: false, stdout: checkStdout("") });
         assert.equal(JSON.parse(String(result.outputs.dualStackReport)).result, "failed");
         assert.match(String((unhandled[0] as Error).message), /the collector on cp1 gave no evidence: the collector printed nothing/);
     });
