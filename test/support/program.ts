@@ -4,7 +4,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { loadPlan } from "../../components/plan";
 import { rawConfigFromStackFile } from "../../scripts/render";
+import { healthyCollectorOutput } from "../fixtures/check/double";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
@@ -100,7 +102,11 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
             const state: Record<string, any> = { ...args.inputs };
             if (opts.preview) return { id: undefined, state: {} };
             if (args.type === "command:remote:Command") {
-                state.stdout = opts.stdout?.(args.name, args.inputs) ?? "";
+                // By default an update models a healthy cluster: the dual-stack check's collector
+                // reports what a correct cluster would show for this plan.
+                state.stdout =
+                    opts.stdout?.(args.name, args.inputs) ??
+                    (args.name === "check-run" ? healthyCollectorOutput(loadPlan((k) => config[k], stackName, Object.keys(config)).plan) : "");
                 state.stderr = "";
             }
             if (args.type.startsWith("random:")) state.result = `mock-${args.name}-0123456789abcdef0123456789abcdef`;
