@@ -75,8 +75,10 @@ export function tokenCreateScript(): string {
         `    echo 'dualstack: no k3s join token arrived on stdin' >&2`,
         "    exit 1",
         "fi",
-        `chmod 0600 ${q(`${p.tokenFile}.new`)}`,
-        `mv -f ${q(`${p.tokenFile}.new`)} ${q(p.tokenFile)}`,
+        `if cmp -s ${q(`${p.tokenFile}.new`)} ${q(p.tokenFile)}; then rm -f ${q(`${p.tokenFile}.new`)}; else`,
+        `    chmod 0600 ${q(`${p.tokenFile}.new`)}`,
+        `    mv -f ${q(`${p.tokenFile}.new`)} ${q(p.tokenFile)}`,
+        "fi",
     );
 }
 
@@ -105,10 +107,16 @@ function fetchInstaller(plan: Plan): string[] {
             `for f in ${q(`${stage}/${AIRGAP_FILES.installer}`)} ${q(`${stage}/${AIRGAP_FILES.binary}`)}; do`,
             `    if [ -f "$f" ]; then :; else echo "dualstack: $f was not staged (install.airgapDir must hold install.sh and k3s)" >&2; exit 1; fi`,
             "done",
+            // install.sh hashes the binary only after we placed it, so it would see no change and
+            // skip the restart an upgrade needs (k3s docs/upgrades/airgap: "restart the K3s service
+            // if not restarted automatically"): a new binary sets the restart marker itself.
+            `if cmp -s ${q(`${stage}/${AIRGAP_FILES.binary}`)} ${q(p.binary)}; then :; else`,
             // Copy then rename: overwriting a running binary in place fails with `Text file busy`.
-            `cp ${q(`${stage}/${AIRGAP_FILES.binary}`)} ${q(`${p.binary}.dualstack-new`)}`,
-            `chmod 0755 ${q(`${p.binary}.dualstack-new`)}`,
-            `mv -f ${q(`${p.binary}.dualstack-new`)} ${q(p.binary)}`,
+            `    cp ${q(`${stage}/${AIRGAP_FILES.binary}`)} ${q(`${p.binary}.dualstack-new`)}`,
+            `    chmod 0755 ${q(`${p.binary}.dualstack-new`)}`,
+            `    mv -f ${q(`${p.binary}.dualstack-new`)} ${q(p.binary)}`,
+            `    : > ${q(p.restartPending)}`,
+            "fi",
             `for f in ${q(stage)}/k3s-airgap-images*; do`,
             `    if [ -f "$f" ]; then mkdir -p ${q(p.imagesDir)} && cp "$f" ${q(`${p.imagesDir}/`)}; fi`,
             "done",
@@ -154,9 +162,9 @@ export function installScript(plan: Plan, node: PlannedNode): string {
         `    mv -f ${q(`${p.config}.new`)} ${q(p.config)}`,
         `    : > ${q(p.restartPending)}`,
         "fi",
+        fetchInstaller(plan),
         "restart=false",
         `if [ -e ${q(p.restartPending)} ]; then restart=true; fi`,
-        fetchInstaller(plan),
         `INSTALL_K3S_VERSION="$version" INSTALL_K3S_FORCE_RESTART="$restart" sh "$installer" ${role}`,
         "# The pinned tag must be what is installed now (an upgrade that kept the old binary fails here).",
         'case "$(k3s --version 2>/dev/null)" in',
@@ -197,7 +205,8 @@ export function uninstallScript(node: PlannedNode): string {
         // The uninstall scripts keep /etc/rancher/node/password (the node's join password); the
         // node object and its password secret are gone by now (member delete), so it goes too.
         `rm -rf ${q(p.config)} ${q(`${p.config}.new`)} ${q(p.restartPending)} /etc/rancher/node`,
-        `rmdir ${q(p.configDir)} /etc/rancher 2>/dev/null || true`,
+        // The uninstall scripts remove /var/lib/rancher/k3s but keep its (then empty) parent.
+        `rmdir ${q(p.configDir)} /etc/rancher /var/lib/rancher 2>/dev/null || true`,
     );
 }
 
