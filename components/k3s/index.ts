@@ -2,13 +2,13 @@
 // command runs comes from steps.ts (scripts.ts, config.ts), the same functions render.ts uses.
 //
 // The resource graph carries the order (Pulumi runs creates in dependency order and deletes in
-// the reverse order):
-//   token(n) ─┐
-//   hostPrep(n)┴─ install(first server) ── install(server 2) ── member(server 2) ── install(server 3) ── member(server 3)
-//                        │                                                                                   │
-//                        ├── kubeconfig ── provider                                                          │
-//                        └──────────────────────────────┬────────────────────────────────────────────────────┘
-//                                                install(agent i) ── member(agent i)     (every agent in parallel)
+// the reverse order). Every install(n) also waits for hostPrep(n), token(n) and, air-gapped, the
+// copies to n; each member(n) runs on the first server:
+//
+//   install(server 1) ─┬─ install(server 2) ── member(server 2) ── install(server 3) ── member(server 3) ─┐
+//                      ├─ kubeconfig ── provider                                                         │
+//                      └─────────────────────────────────────────────────────────────────────────────────┴─ install(agent i) ── member(agent i)
+//                                                                                                           (all agents in parallel)
 // - Servers join one at a time: each waits for the previous one to answer /readyz and register
 //   (etcd membership changes one by one).
 // - Agents wait for the whole control plane, not for each other: the critical path grows with the

@@ -231,9 +231,10 @@ export function memberCreateScript(plan: Plan, node: PlannedNode): string {
 /**
  * Runs on the first server before `node` is uninstalled: drain it and delete it from the cluster
  * while the API is up, so no cordoned NotReady node stays behind (xunleii/terraform-module-k3s#139)
- * and, for a server, k3s removes its etcd member. A drain that does not finish (PodDisruptionBudget,
- * the last schedulable node) is reported and the node deleted anyway, so destroy cannot hang
- * (xunleii#138). `--delete-emptydir-data` replaces the removed `--delete-local-data` (xunleii#196).
+ * and, for a server, k3s removes its etcd member: a (not forced) node deletion runs k3s' etcd
+ * finalizer (k3s-io/k3s discussions 9818 and 14894); the uninstall right after keeps it from
+ * rejoining. A drain that does not finish (PodDisruptionBudget, the last schedulable node) is
+ * reported and the node deleted anyway, so destroy cannot hang (xunleii#138). `--delete-emptydir-data` replaces the removed `--delete-local-data` (xunleii#196).
  */
 export function memberDeleteScript(plan: Plan, node: PlannedNode): string {
     const first = plan.firstControlPlane.name;
