@@ -159,6 +159,7 @@ const PLANNED_ARGS: Record<string, string> = {
     "node-ip": "dualstack:nodes[*].ipv4/ipv6",
     "node-cidr-mask-size-ipv4": "dualstack:network.nodeCidrMaskSizes.ipv4",
     "node-cidr-mask-size-ipv6": "dualstack:network.nodeCidrMaskSizes.ipv6",
+    "hostname-override": "dualstack:nodes[*].name",
 };
 
 function nodeKey(i: number, field?: string): string {
@@ -641,6 +642,19 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
     }
     if (cfg.cluster.kubeProxyMode === "nftables" && kube && kube.minor < 31) {
         p.error(`${NAMESPACE}:cluster.kubeProxyMode`, "nftables", "kube-proxy's nftables mode is beta only from Kubernetes 1.31", "use iptables or ipvs, or a newer version");
+    }
+    if (cfg.distribution === "k0s") {
+        // k0s controllers without --enable-worker run no kubelet, so they are not Kubernetes nodes.
+        const workers = cfg.nodes.filter((n) => n.role === "worker").length;
+        if (!cfg.cluster.controllersRunWorkloads && workers === 0 && cfg.nodes.length > 1) {
+            p.error(`${NAMESPACE}:cluster.controllersRunWorkloads`, false, "with k0s, controllers that do not run workloads are not Kubernetes nodes, and this stack has no workers: nothing could run pods", "set it to true or add worker nodes");
+        }
+        if (!cfg.cluster.controllersRunWorkloads && cfg.nodes.length === 1) {
+            p.warn(`${NAMESPACE}:cluster.controllersRunWorkloads`, false, "a one-node k0s stack is installed with --single, which always runs pods", "remove the setting");
+        }
+        if (cfg.token !== undefined) {
+            p.warn(`${NAMESPACE}:token`, "(secret)", "is ignored with k0s, which joins every node with its own short-lived token", "remove it");
+        }
     }
     if (!IMAGE_REF.test(cfg.checks.probeImage)) {
         p.error(`${NAMESPACE}:checks.probeImage`, cfg.checks.probeImage, "is not an image reference", "use e.g. busybox:1.37.0");

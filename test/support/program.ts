@@ -80,8 +80,10 @@ function hasSecret(v: unknown): boolean {
     return Object.values(v as object).some(hasSecret);
 }
 
+/** Resolves an output, rejecting when it failed (apply alone would never settle). */
 function resolveOutput(v: unknown): Promise<unknown> {
-    return new Promise((resolve) => pulumi.output(v as any).apply((x: unknown) => { resolve(x); return x; }));
+    // promise() is internal API, but it is the only way that propagates a rejected output.
+    return (pulumi.output(v as any) as unknown as { promise(): Promise<unknown> }).promise();
 }
 
 let serial: Promise<unknown> = Promise.resolve();
@@ -97,6 +99,10 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
     const stackName = opts.stackName ?? opts.stack ?? "test";
     const config = withTestKey(opts.config ?? stackConfig(opts.stack!));
     const resources: Registered[] = [];
+    // A failed create makes dependent outputs never resolve; the run fails with the first error.
+    const failed: { reject: (e: unknown) => void; promise: Promise<never> } = { reject: () => undefined, promise: undefined as unknown as Promise<never> };
+    failed.promise = new Promise<never>((_, reject) => (failed.reject = reject));
+    failed.promise.catch(() => undefined);
     const mocks: pulumi.runtime.Mocks = {
         async newResource(args) {
             const state: Record<string, any> = { ...args.inputs };
@@ -110,7 +116,14 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
                 state.stderr = "";
             }
             if (args.type.startsWith("random:")) state.result = `mock-${args.name}-0123456789abcdef0123456789abcdef`;
-            if (opts.execute && args.custom !== false) Object.assign(state, (await opts.execute({ type: args.type, name: args.name, inputs: args.inputs })) ?? {});
+            if (opts.execute && args.custom !== false) {
+                try {
+                    Object.assign(state, (await opts.execute({ type: args.type, name: args.name, inputs: args.inputs })) ?? {});
+                } catch (e) {
+                    failed.reject(e);
+                    throw e;
+                }
+            }
             return { id: `${args.name}-id`, state };
         },
         call(args) {
@@ -153,12 +166,12 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
 
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require(path.join(ROOT, "index.ts")) as () => Promise<Record<string, unknown>>;
-    const exported = await program();
+    const exported = await Promise.race([program(), failed.promise]);
     const outputs: Record<string, unknown> = {};
     if (!opts.preview) {
-        for (const [k, v] of Object.entries(exported)) outputs[k] = await resolveOutput(v);
+        for (const [k, v] of Object.entries(exported)) outputs[k] = await Promise.race([resolveOutput(v), failed.promise]);
     }
-    await settings.waitForRPCs();
+    await Promise.race([settings.waitForRPCs(), failed.promise]);
     const names = new Set<string>();
     for (const r of resources) {
         // The mock monitor silently overwrites duplicate URNs; a real engine refuses them.

@@ -423,6 +423,8 @@ describe("dual-stack check: judge", () => {
                 fc.boolean(),
                 fc.array(fc.nat(5)),
                 (count, v6first, k0s, controllersRunWorkloads, drop) => {
+                    // The plan refuses a multi-node k0s stack in which nothing runs pods.
+                    fc.pre(!(k0s && !controllersRunWorkloads && count > 1 && count <= 3));
                     const nodes = names.slice(0, count).map((name, i) => ({
                         name,
                         host: `192.168.121.${10 + i}`,

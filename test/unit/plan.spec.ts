@@ -86,6 +86,8 @@ const refused: Case[] = [
     { name: "unsuffixed node mask flag", cfg: { cluster: { extraArgs: { controllerManager: ["node-cidr-mask-size=24"] } } }, key: "dualstack:cluster.extraArgs.controllerManager[0]", rule: /refuses --node-cidr-mask-size/ },
     { name: "a flag the plan sets", cfg: { cluster: { extraArgs: { kubelet: ["node-ip=10.0.0.1"] } } }, key: "dualstack:cluster.extraArgs.kubelet[0]", rule: /the plan sets node-ip/ },
     { name: "shell text in an extra arg", cfg: { cluster: { extraArgs: { kubelet: ["v=2;id"] } } }, key: "dualstack:cluster.extraArgs.kubelet[0]", rule: /key=value/ },
+    { name: "k0s controllers without workloads and no workers", cfg: { distribution: "k0s", version: "v1.36.3+k0s.2", cluster: { controllersRunWorkloads: false }, nodes: [cp(), cp({ name: "cp2", host: "192.168.121.140" })] }, key: "dualstack:cluster.controllersRunWorkloads", rule: /nothing could run pods/ },
+    { name: "kubelet hostname override", cfg: { cluster: { extraArgs: { kubelet: ["hostname-override=x"] } } }, key: "dualstack:cluster.extraArgs.kubelet[0]", rule: /the plan sets hostname-override/ },
     { name: "token expiry not a duration", cfg: { cluster: { tokenExpiry: "soon" } }, key: "dualstack:cluster.tokenExpiry", rule: /duration/ },
     { name: "probe image with shell text", cfg: { checks: { probeImage: "busybox;id" } }, key: "dualstack:checks.probeImage", rule: /image reference/ },
     { name: "egress target not IPv6", cfg: { checks: { egressTarget: "1.1.1.1" } }, key: "dualstack:checks.egressTarget", rule: /must be an IPv6 address/ },
