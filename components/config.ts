@@ -111,6 +111,12 @@ export const checksSchema = z.strictObject({
     probeImage: safeString.default("busybox:1.37.0"),
     egressTarget: safeString.optional(),
     timeoutSeconds: z.number().int().min(30).max(3600).default(600),
+    /**
+     * Re-run the check on every `pulumi up` (a per-up trigger, so every preview shows the check as a
+     * replacement). `false` runs it only when its inputs change, for stacks gated on
+     * `pulumi preview --expect-no-changes`.
+     */
+    rerunEveryUp: z.boolean().default(true),
 });
 
 export const configSchema = z.strictObject({

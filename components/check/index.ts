@@ -28,9 +28,13 @@ export const PREVIEW_RUN_MARKER = "decided by the next pulumi up";
  * `pulumi up` makes every up run the check again. A preview gets a fixed marker: previews stay
  * byte-identical for the same config, and show the check as the one resource `up` will replace.
  */
-export function runTrigger(dryRun: boolean, now: Date): string {
+export function runTrigger(dryRun: boolean, now: Date, everyUp = true): string {
+    if (!everyUp) return ON_CHANGE_MARKER;
     return dryRun ? PREVIEW_RUN_MARKER : now.toISOString();
 }
+
+/** With checks.rerunEveryUp false the trigger never changes: the check re-runs only when its script does. */
+export const ON_CHANGE_MARKER = "runs when the check's inputs change";
 
 /** Bounded like the check itself, plus room for the probe cleanup and SSH. */
 export function createTimeout(plan: Plan): string {
@@ -57,7 +61,7 @@ export class DualStackCheck extends pulumi.ComponentResource {
                 connection: args.connection,
                 create: remoteCommand(collectorScript(plan, kubectl), plan.ssh.sudo),
                 delete: remoteCommand(cleanupScript(kubectl), plan.ssh.sudo),
-                triggers: [runTrigger(pulumi.runtime.isDryRun(), new Date())],
+                triggers: [runTrigger(pulumi.runtime.isDryRun(), new Date(), plan.checks.rerunEveryUp)],
                 // stdout is the (large) JSON evidence: kept as an output, not printed. stderr is
                 // the collector's progress ("waiting for node worker1 Ready").
                 logging: "stderr",

@@ -3,7 +3,7 @@
 // every `pulumi up` but not in a preview, and a failed check fails the run while the report stays.
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { createTimeout, PREVIEW_RUN_MARKER, runTrigger } from "../../components/check";
+import { createTimeout, ON_CHANGE_MARKER, PREVIEW_RUN_MARKER, runTrigger } from "../../components/check";
 import { judge } from "../../components/check/judge";
 import { cleanupScript, collectorScript } from "../../components/check/scripts";
 import { loadPlan, Plan } from "../../components/plan";
@@ -132,5 +132,15 @@ describe("dual-stack check under the mock runtime", () => {
         assert.equal(runTrigger(false, a), "2026-08-24T10:00:00.000Z");
         assert.notEqual(runTrigger(false, a), runTrigger(false, b));
         assert.equal(createTimeout(planFor("lab-k3s")), "900s");
+    });
+
+    it("with checks.rerunEveryUp false the trigger is the same in preview and update, so a preview after up is clean", async () => {
+        const config = { ...stackConfig("lab-k3s"), "dualstack:checks": JSON.stringify({ rerunEveryUp: false }) };
+        const up = await run({ config, stackName: "lab-k3s", preview: false });
+        const preview = await run({ config, stackName: "lab-k3s", preview: true });
+        const trig = (r: typeof up.result) => r.resources.find((x) => x.name === "check-run")!.inputs.triggers;
+        assert.deepEqual(trig(up.result), [ON_CHANGE_MARKER]);
+        assert.deepEqual(trig(preview.result), trig(up.result));
+        assert.equal(runTrigger(false, new Date(), false), runTrigger(true, new Date(0), false));
     });
 });
