@@ -46,6 +46,19 @@ export function secretsFor(plan: Plan, cfg: StackConfig): StackSecrets {
     if (pr?.privateKey) out.proxyPrivateKey = pulumi.secret(normalizeKey(pr.privateKey));
     else if (pr?.privateKeyPath) out.proxyPrivateKey = readKey(`${NAMESPACE}:ssh.proxy.privateKeyPath`, pr.privateKeyPath, problems);
     if (cfg.token) out.token = pulumi.secret(cfg.token);
+    if (cfg.install.source === "airgap" && plan.install.airgapDir) {
+        const needed = plan.distribution === "k3s" ? ["install.sh", "k3s"] : ["k0s"];
+        for (const f of needed) {
+            if (!fs.existsSync(path.join(plan.install.airgapDir, f))) {
+                problems.push({
+                    key: `${NAMESPACE}:install.airgapDir`,
+                    value: cfg.install.airgapDir,
+                    rule: `has no ${f}`,
+                    fix: plan.distribution === "k3s" ? "put k3s's install.sh and the k3s binary for the hosts' architecture in it" : "put the k0s binary of the pinned version for the hosts' architecture in it, named k0s",
+                });
+            }
+        }
+    }
     if (problems.length > 0) throw new ConfigError(problems, plan.warnings);
     return out;
 }
@@ -54,6 +67,8 @@ export function secretsFor(plan: Plan, cfg: StackConfig): StackSecrets {
 export function readStack(): { plan: Plan; config: StackConfig; secrets: StackSecrets } {
     const all = pulumi.runtime.allConfig();
     const { plan, config } = loadPlan((k) => pulumi.runtime.getConfig(k), pulumi.getStack(), Object.keys(all));
+    // File assets do not expand `~`; the plan stays pure, so the one I/O-facing fix-up happens here.
+    if (plan.install.airgapDir) plan.install.airgapDir = expandHome(plan.install.airgapDir);
     for (const w of plan.warnings) {
         pulumi.log.warn(`${w.key} = ${JSON.stringify(w.value)}: ${w.rule}. Fix: ${w.fix}.`);
     }

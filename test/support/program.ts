@@ -17,7 +17,7 @@ export interface Registered {
     urn: string;
     parent: string;
     custom: boolean;
-    /** Inputs with secrets unwrapped. */
+    /** Inputs as the mock monitor deserialises them (secret values may still be wrapped). */
     inputs: Record<string, any>;
     /** Top-level input names whose value (or part of it) is a Pulumi secret. */
     secretInputs: string[];
