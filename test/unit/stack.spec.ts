@@ -1,0 +1,31 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { configSchema } from "../../components/config";
+import { ConfigError } from "../../components/problems";
+import { normalizeKey, secretsFor } from "../../components/stack";
+import { baseConfig, planOf } from "../support/configs";
+
+describe("stack secrets and local files", () => {
+    it("normalises a key's trailing whitespace to one newline (key file and config secret agree)", () => {
+        assert.equal(normalizeKey("KEY"), "KEY\n");
+        assert.equal(normalizeKey("KEY\n\n  "), "KEY\n");
+    });
+
+    it("refuses a missing key file and an incomplete air-gap folder, naming each", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-airgap-"));
+        fs.writeFileSync(path.join(dir, "install.sh"), "#!/bin/sh\n");
+        const input = baseConfig({ ssh: { privateKeyPath: path.join(dir, "missing_key") }, install: { source: "airgap", airgapDir: dir } });
+        const plan = planOf(input);
+        const cfg = configSchema.parse(input);
+        assert.throws(
+            () => secretsFor(plan, cfg),
+            (e: unknown) =>
+                e instanceof ConfigError &&
+                e.problems.some((p) => p.key === "dualstack:ssh.privateKeyPath" && /ENOENT/.test(p.rule)) &&
+                e.problems.some((p) => p.key === "dualstack:install.airgapDir" && p.rule === "has no k3s") &&
+                !e.problems.some((p) => p.rule === "has no install.sh"),
+        );
+    });
+});
