@@ -137,7 +137,7 @@ function detectionFunctions(): string[] {
         "  if [ -d /run/systemd/system ]; then echo systemd; else echo none; fi",
         "}",
         "dualstack_persistence() {",
-        '  case "$(dualstack_manager)" in',
+        '  case "$1" in',
         "    netplan)",
         // Only when netplan defines ethernets.<iface> (netplan get, netplan >= 0.103).
         '      def=$(netplan get "ethernets.$iface" 2>/dev/null || true)',
@@ -184,7 +184,7 @@ function nodeVars(node: PlannedNode): string[] {
 }
 
 const HAS_ADDR = ['has_addr() {', '  ip -6 -o addr show dev "$iface" | grep -qF "inet6 $addr/"', "}"];
-const STATE_GET = ["state_get() {", "  sed -n \"s/^$1=//p\" \"$state\" | head -n 1", "}"];
+const STATE_GET = ["state_get() {", "  sed -n \"s/^$1=//p\" \"$state\"", "}"];
 const REQUIRE_IFACE = [
     'if ! ip link show dev "$iface" >/dev/null 2>&1; then',
     '  echo "dualstack: interface $iface does not exist on $(hostname); set the node\'s interface to its uplink (ip link)" >&2',
@@ -203,14 +203,11 @@ export function factsScript(node: PlannedNode): string {
         `iface=${q(node.interface)}`,
         `state=${q(hostPaths(node).state)}`,
         detectionFunctions(),
-        "js() {",
-        "  printf '%s' \"$1\" | tr -d '\\000-\\037' | sed -e 's/\\\\/\\\\\\\\/g' -e 's/\"/\\\\\"/g'",
-        "}",
-        "osr() {",
-        '  if [ -r /etc/os-release ]; then sed -n "s/^$1=//p" /etc/os-release | head -n 1 | sed -e "s/^[\\"\']//" -e "s/[\\"\']\\$//"; fi',
-        "}",
+        // Builtins and few processes: facts run on every host at once, and each exec costs.
         "rd() {",
-        '  cat "$1" 2>/dev/null || true',
+        "  v=''",
+        '  if [ -r "$1" ]; then read -r v < "$1" || true; fi',
+        "  printf '%s' \"$v\"",
         "}",
         "if ! ip -j link show lo >/dev/null 2>&1; then",
         '  echo "dualstack: ip on $(hostname) has no JSON output (ip -j); install iproute2 4.13 or newer" >&2',
@@ -218,19 +215,34 @@ export function factsScript(node: PlannedNode): string {
         "fi",
         "if [ -d /run/systemd/system ]; then init=systemd; else init=$(rd /proc/1/comm); fi",
         "manager=$(dualstack_manager)",
-        "persistence=$(dualstack_persistence)",
+        'persistence=$(dualstack_persistence "$manager")',
         "nm_connection=''",
         'if [ "$manager" = networkmanager ]; then nm_connection=$(dualstack_nm_connection); fi',
         'if [ -n "${SUDO_USER:-}" ]; then via_sudo=true; else via_sudo=false; fi',
         // What an earlier ipv6 step recorded (added=yes|no), so a re-run of facts knows whose address it sees.
-        'recorded=$(sed -n "s/^added=//p" "$state" 2>/dev/null | head -n 1)',
+        "recorded=''",
+        'if [ -f "$state" ]; then recorded=$(sed -n "s/^added=//p" "$state"); fi',
         "addrs=$(ip -j addr show)",
         "routes=$(ip -j -6 route show default 2>/dev/null || echo '[]')",
-        "printf '{\"schema\":1,\"hostname\":\"%s\",\"user\":\"%s\",\"uid\":%s,\"viaSudo\":%s,' \"$(js \"$(hostname)\")\" \"$(js \"${SUDO_USER:-$(id -un)}\")\" \"$(id -u)\" \"$via_sudo\"",
-        "printf '\"os\":{\"id\":\"%s\",\"versionId\":\"%s\",\"prettyName\":\"%s\"},' \"$(js \"$(osr ID)\")\" \"$(js \"$(osr VERSION_ID)\")\" \"$(js \"$(osr PRETTY_NAME)\")\"",
-        "printf '\"init\":\"%s\",\"networkManager\":\"%s\",\"persistence\":\"%s\",\"nmConnection\":\"%s\",\"recorded\":\"%s\",' \"$(js \"$init\")\" \"$manager\" \"$persistence\" \"$(js \"$nm_connection\")\" \"$(js \"$recorded\")\"",
-        "printf '\"sysctl\":{\"ipv4Forward\":\"%s\",\"ipv6Forwarding\":\"%s\",\"ipv6AcceptRa\":\"%s\"},' \"$(rd /proc/sys/net/ipv4/ip_forward)\" \"$(rd /proc/sys/net/ipv6/conf/all/forwarding)\" \"$(rd \"/proc/sys/net/ipv6/conf/$iface/accept_ra\")\"",
-        "printf '\"interfaces\":%s,\"ipv6DefaultRoutes\":%s}\\n' \"$addrs\" \"$routes\"",
+        "printf '{\"schema\":1,'",
+        // String fields as key=value lines, turned into JSON members by one sed: os-release quotes
+        // stripped, control characters dropped, backslash and double quote escaped.
+        "{",
+        '  echo "hostname=$(hostname)"',
+        '  echo "user=${SUDO_USER:-$(id -un)}"',
+        "  if [ -r /etc/os-release ]; then grep -E '^(ID|VERSION_ID|PRETTY_NAME)=' /etc/os-release || true; fi",
+        '  echo "init=$init"',
+        '  echo "networkManager=$manager"',
+        '  echo "persistence=$persistence"',
+        '  echo "nmConnection=$nm_connection"',
+        '  echo "recorded=$recorded"',
+        '  echo "ipv4Forward=$(rd /proc/sys/net/ipv4/ip_forward)"',
+        '  echo "ipv6Forwarding=$(rd /proc/sys/net/ipv6/conf/all/forwarding)"',
+        '  echo "ipv6AcceptRa=$(rd "/proc/sys/net/ipv6/conf/$iface/accept_ra")"',
+        "} | sed -e 's/^ID=/osId=/' -e 's/^VERSION_ID=/osVersionId=/' -e 's/^PRETTY_NAME=/osPrettyName=/' \\",
+        `  -e "s/^\\([A-Za-z0-9_]*\\)=[\\"']\\(.*\\)[\\"']\$/\\1=\\2/" -e 's/[[:cntrl:]]//g' \\`,
+        String.raw`  -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^\([A-Za-z0-9_]*\)=\(.*\)$/"\1":"\2",/'`,
+        "printf '\"uid\":%s,\"viaSudo\":%s,\"interfaces\":%s,\"ipv6DefaultRoutes\":%s}\\n' \"$(id -u)\" \"$via_sudo\" \"$addrs\" \"$routes\"",
     );
 }
 
@@ -253,7 +265,7 @@ export function ipv6CreateScript(node: PlannedNode): string {
         "  persist=$(state_get persist)",
         "  con=$(state_get nm_connection)",
         "else",
-        "  if has_addr; then added=no; persist=none; else added=yes; persist=$(dualstack_persistence); fi",
+        '  if has_addr; then added=no; persist=none; else added=yes; persist=$(dualstack_persistence "$(dualstack_manager)"); fi',
         "  con=''",
         '  if [ "$persist" = networkmanager ]; then con=$(dualstack_nm_connection); fi',
         `  put_file "$state" 0644 "$(printf 'added=%s\\npersist=%s\\nnm_connection=%s\\ncidr=%s\\niface=%s\\n' "$added" "$persist" "$con" "$cidr" "$iface")"`,

@@ -49,12 +49,23 @@ export class RemoteCommandError extends Error {
     }
 }
 
+const SECRET_KEY = "4dabf18193072939515e22adb298388d";
+
+/** Inputs as the provider sees them: Pulumi secret envelopes ({<sig>: ..., value}) unwrapped. */
+export function unwrapSecrets<T>(v: T): T {
+    if (Array.isArray(v)) return v.map(unwrapSecrets) as T;
+    if (v === null || typeof v !== "object" || Object.getPrototypeOf(v) !== Object.prototype) return v;
+    const o = v as Record<string, unknown>;
+    if (SECRET_KEY in o && "value" in o) return unwrapSecrets(o.value) as T;
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)])) as T;
+}
+
 function trimOne(s: string): string {
     return s.endsWith("\n") ? s.slice(0, -1) : s;
 }
 
 function targetOf(inputs: Record<string, any>, what: string): SshTarget {
-    const c = inputs.connection;
+    const c = unwrapSecrets(inputs.connection);
     if (!c || typeof c.host !== "string") throw new Error(`${what}: no connection.host in inputs`);
     if (c.proxy) throw new Error(`${what}: the lab has no jump host; connection.proxy is not supported here`);
     if (typeof c.privateKey !== "string") throw new Error(`${what}: the lab authenticates with connection.privateKey only`);
@@ -68,7 +79,8 @@ function hostLabel(lab: Lab, host: string): string {
 /** A remote.Command's create or delete over SSH; throws RemoteCommandError on a non-zero exit. */
 export async function runRemote(lab: Lab, name: string, inputs: Record<string, any>, command: string): Promise<{ stdout: string; stderr: string }> {
     const target = targetOf(inputs, name);
-    const r = await lab.exec(target, command, { stdin: typeof inputs.stdin === "string" ? inputs.stdin : undefined });
+    const stdin = unwrapSecrets(inputs.stdin);
+    const r = await lab.exec(target, command, { stdin: typeof stdin === "string" ? stdin : undefined });
     if (r.code !== 0) throw new RemoteCommandError(name, hostLabel(lab, target.host), r, command);
     return { stdout: trimOne(r.stdout), stderr: trimOne(r.stderr) };
 }
@@ -87,7 +99,8 @@ async function assetContent(source: any): Promise<{ kind: "file"; data: Buffer }
 }
 
 /** Copies like the provider: into an existing directory the item goes inside it; parents are created. */
-async function copyToRemote(lab: Lab, name: string, inputs: Record<string, any>): Promise<void> {
+async function copyToRemote(lab: Lab, name: string, raw: Record<string, any>): Promise<void> {
+    const inputs = unwrapSecrets(raw);
     const target = targetOf(inputs, name);
     const remotePath = String(inputs.remotePath);
     const src = await assetContent(inputs.source);
@@ -134,12 +147,13 @@ export function labExecutor(lab: Lab, opts: { select?: (r: ExecuteArgs) => boole
     const execute = async (r: ExecuteArgs): Promise<Record<string, any> | undefined> => {
         if (r.type !== "command:remote:Command" && r.type !== "command:remote:CopyToRemote") return undefined;
         if (opts.select && !opts.select(r)) return undefined;
-        const entry: TimelineEntry = { name: r.name, type: r.type, phase: "create", host: hostLabel(lab, String(r.inputs.connection?.host)), start: Date.now(), end: 0, ok: false };
+        const entry: TimelineEntry = { name: r.name, type: r.type, phase: "create", host: hostLabel(lab, String(unwrapSecrets(r.inputs.connection)?.host)), start: Date.now(), end: 0, ok: false };
         timeline.push(entry);
         try {
             let out: Record<string, any> | undefined;
             if (r.type === "command:remote:Command") {
-                if (typeof r.inputs.create === "string") out = await runRemote(lab, r.name, r.inputs, r.inputs.create);
+                const create = unwrapSecrets(r.inputs.create);
+                if (typeof create === "string") out = await runRemote(lab, r.name, r.inputs, create);
             } else {
                 await copyToRemote(lab, r.name, r.inputs);
             }
@@ -203,11 +217,12 @@ export async function destroyRegistered(result: RunResult, lab: Lab, opts: { onl
         const p = (async () => {
             await Promise.all([...dependents.get(urn)!].map(destroyOne));
             const r = byUrn.get(urn)!;
-            if (r.type !== "command:remote:Command" || typeof r.inputs.delete !== "string") return;
-            const entry: TimelineEntry = { name: r.name, type: r.type, phase: "delete", host: hostLabel(lab, String(r.inputs.connection?.host)), start: Date.now(), end: 0, ok: false };
+            const del = unwrapSecrets(r.inputs.delete);
+            if (r.type !== "command:remote:Command" || typeof del !== "string") return;
+            const entry: TimelineEntry = { name: r.name, type: r.type, phase: "delete", host: hostLabel(lab, String(unwrapSecrets(r.inputs.connection)?.host)), start: Date.now(), end: 0, ok: false };
             opts.timeline?.push(entry);
             try {
-                await runRemote(lab, r.name, r.inputs, r.inputs.delete);
+                await runRemote(lab, r.name, r.inputs, del);
                 entry.ok = true;
             } finally {
                 entry.end = Date.now();

@@ -179,6 +179,8 @@ function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.P
             const code = err ? (typeof (err as any).code === "number" ? (err as any).code : 1) : 0;
             resolve({ code, stdout: String(stdout), stderr: String(stderr) });
         });
+        // A command that does not read its stdin may exit before we finish writing it.
+        child.stdin?.on("error", () => undefined);
         child.stdin?.end(opts.input ?? "");
     });
 }
