@@ -1,6 +1,9 @@
 // The K0sCluster's resource graph under Pulumi's mock runtime: ordering, secrets, logging,
 // replacement behaviour, and that what render.ts writes is exactly what is registered.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { parse } from "yaml";
 import { artifacts } from "../../components/k0s/render";
 import { loadPlan, Plan } from "../../components/plan";
@@ -262,7 +265,10 @@ describe("k0s graph: changes (lab-k0s shape)", () => {
     });
 
     it("air-gapped: each node copies the binary from install.airgapDir to the staging path before its install", async () => {
-        const raw = variant({ install: { source: "airgap", airgapDir: "/srv/k0s-airgap" } });
+        // The program refuses an air-gap folder without the binary before touching any host.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-k0s-airgap-"));
+        fs.writeFileSync(path.join(dir, "k0s"), "test double: not a k0s binary\n");
+        const raw = variant({ install: { source: "airgap", airgapDir: dir } });
         const r = await runProgram({ config: raw, stackName: "lab-k0s", preview: false, stdout });
         const plan = planOfRaw(raw, "lab-k0s");
         for (const n of plan.nodes) {
@@ -270,7 +276,7 @@ describe("k0s graph: changes (lab-k0s shape)", () => {
             assert.equal(copy.type, "command:remote:CopyToRemote");
             assert.equal(copy.inputs.remotePath, "/usr/local/lib/dualstack/k0s");
             assert.equal(plain(copy.inputs).connection.host, n.host);
-            assert.equal(await copy.inputs.source.path, "/srv/k0s-airgap/k0s");
+            assert.equal(await copy.inputs.source.path, path.join(dir, "k0s"));
             assert.deepEqual(copy.inputs.triggers, [plan.version, n.host]);
             assert.ok(transitiveDeps(r, r.byName(`cluster-${n.name}-install`)).has(copy.urn));
             assert.ok(!r.byName(`cluster-${n.name}-install`).inputs.create.includes("get.k0s.sh"));
