@@ -271,7 +271,7 @@ export function ipv6CreateScript(node: PlannedNode): string {
         `  put_file "$state" 0644 "$(printf 'added=%s\\npersist=%s\\nnm_connection=%s\\ncidr=%s\\niface=%s\\n' "$added" "$persist" "$con" "$cidr" "$iface")"`,
         "fi",
         'if [ "$added" = yes ]; then',
-        '  has_addr || ip -6 addr replace "$cidr" dev "$iface" nodad',
+        '  if ! has_addr; then ip -6 addr replace "$cidr" dev "$iface" nodad; echo "dualstack: added $cidr to $iface (persistence: $persist)"; fi',
         '  case "$persist" in',
         "    systemd)",
         `      put_file "$unit_path" 0644 ${q(systemdUnit(node))}`,
@@ -340,6 +340,8 @@ export function sysctlCreateScript(node: PlannedNode): string {
         putFileFunction(),
         `f=${q(SYSCTL_FILE)}`,
         `put_file "$f" 0644 ${q(sysctlDropIn(node))}`,
+        'if [ "$changed" = yes ]; then echo "dualstack: wrote $f"; fi',
+        // Applied every time: the values may have been changed since, and re-applying equal values changes nothing.
         'sysctl -q -p "$f" >/dev/null',
     );
 }
