@@ -123,8 +123,15 @@ export function sysctlDropIn(node: PlannedNode): string {
  */
 function detectionFunctions(): string[] {
     return [
+        // netplan counts when any of its config directories holds a YAML file (an unmatched glob stays literal).
+        "dualstack_netplan_config() {",
+        "  for f in /etc/netplan/*.yaml /lib/netplan/*.yaml /run/netplan/*.yaml; do",
+        '    if [ -e "$f" ]; then return 0; fi',
+        "  done",
+        "  return 1",
+        "}",
         "dualstack_manager() {",
-        "  if command -v netplan >/dev/null 2>&1 && ls /etc/netplan/*.yaml /lib/netplan/*.yaml /run/netplan/*.yaml >/dev/null 2>&1; then echo netplan",
+        "  if command -v netplan >/dev/null 2>&1 && dualstack_netplan_config; then echo netplan",
         '  elif command -v nmcli >/dev/null 2>&1 && [ "$(nmcli -t -f RUNNING general 2>/dev/null)" = running ]; then echo networkmanager',
         "  elif command -v networkctl >/dev/null 2>&1 && systemctl is-active --quiet systemd-networkd 2>/dev/null; then echo networkd",
         "  elif command -v ifup >/dev/null 2>&1 && [ -f /etc/network/interfaces ]; then echo ifupdown",

@@ -10,7 +10,7 @@ import { connectionFor } from "../../components/connection";
 import { HostPrep } from "../../components/hostprep";
 import { autodetectIPv6, preflight } from "../../components/hostprep/autodetect";
 import { parseFacts } from "../../components/hostprep/facts";
-import { hostPaths, SYSCTL_FILE } from "../../components/hostprep/scripts";
+import { hostPaths, ifupdownStanza, netplanDropIn, SYSCTL_FILE } from "../../components/hostprep/scripts";
 import type { Plan } from "../../components/plan";
 import { loadPlan } from "../../components/plan";
 import { rawConfig } from "../support/configs";
@@ -282,6 +282,88 @@ describe("lab: host preparation on real SSH test hosts", function () {
         await must(h1, `ip -6 addr del ${n1.ipv6Cidr} dev eth0`);
         await must(h2, "ip -6 addr del fd00:beef::5/64 dev eth0");
         for (const h of [h1, h2]) assert.deepEqual(await snapshot(h).then((s) => [s.addresses, s.files]), [firstState.get(h.name)!.addresses, firstState.get(h.name)!.files]);
+    });
+
+    it("persists with the host's own network manager (netplan, NetworkManager, ifupdown test doubles) and undoes exactly that", async () => {
+        const [hNetplan, hNm, hIfup, hIfupNoSource] = lab.hosts.slice(3, 7);
+        // TEST DOUBLES of netplan, nmcli and ifup: they record their argv and keep just enough state
+        // for the scripts' queries. The real tools are not installed in the lab.
+        await hNetplan.writeFile("/etc/netplan/50-cloud-init.yaml", "network:\n  version: 2\n  ethernets:\n    eth0:\n      dhcp4: true\n", 0o600);
+        await hNetplan.writeFile(
+            "/usr/local/bin/netplan",
+            [
+                "#!/bin/sh",
+                "# TEST DOUBLE of netplan for the dualstack lab: records argv; `get ethernets.X` answers from the files.",
+                'echo "$*" >> /run/netplan-double.log',
+                'case "$1" in',
+                '  get) if grep -q "^    ${2#ethernets.}:" /etc/netplan/*.yaml; then echo "dhcp4: true"; else echo null; fi ;;',
+                "  generate) ;;",
+                "esac",
+                "",
+            ].join("\n"),
+            0o755,
+        );
+        await hNm.writeFile(
+            "/usr/local/bin/nmcli",
+            [
+                "#!/bin/sh",
+                "# TEST DOUBLE of nmcli for the dualstack lab: one running connection on eth0 with ipv6.method auto;",
+                "# ipv6.addresses kept in /run/nm-double/addresses. Records argv.",
+                'echo "$*" >> /run/nm-double.log',
+                "mkdir -p /run/nm-double; f=/run/nm-double/addresses; touch $f",
+                'case "$*" in',
+                '  "-t -f RUNNING general") echo running ;;',
+                '  "-g GENERAL.CONNECTION device show eth0") echo "Wired connection 1" ;;',
+                '  "-g ipv6.method connection show Wired connection 1") echo auto ;;',
+                '  "-g ipv6.addresses connection show Wired connection 1") paste -sd, $f ;;',
+                '  "connection modify Wired connection 1 +ipv6.addresses "*) echo "${*##* }" >> $f ;;',
+                '  "connection modify Wired connection 1 -ipv6.addresses "*) grep -vxF "${*##* }" $f > $f.new || true; mv $f.new $f ;;',
+                "  *) echo \"nmcli double: unexpected $*\" >&2; exit 2 ;;",
+                "esac",
+                "",
+            ].join("\n"),
+            0o755,
+        );
+        for (const h of [hIfup, hIfupNoSource]) {
+            await h.writeFile("/usr/local/bin/ifup", "#!/bin/sh\n# TEST DOUBLE of ifup for the dualstack lab: records argv.\necho \"$*\" >> /run/ifup-double.log\n", 0o755);
+        }
+        await hIfup.writeFile("/etc/network/interfaces", "source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n");
+        await hIfupNoSource.writeFile("/etc/network/interfaces", "auto lo\niface lo inet loopback\n");
+        const hosts = [hNetplan, hNm, hIfup, hIfupNoSource];
+        const before = new Map(await Promise.all(hosts.map(async (h) => [h.name, await snapshot(h)] as const)));
+        const config = labConfig(lab, hosts);
+        const plan = planOf(config);
+        const node = (h: LabHost) => plan.nodes.find((n) => n.name === h.name)!;
+        const run = await up(lab, config);
+        const again = await up(lab, config);
+        assert.equal(again.ex.executed.length, 12);
+
+        const np = hostPaths(node(hNetplan));
+        assert.match(await must(hNetplan, `stat -c %a ${np.netplan}`), /^600\n$/);
+        assert.equal(await must(hNetplan, `cat ${np.netplan}`), netplanDropIn(node(hNetplan)));
+        assert.deepEqual((await must(hNetplan, "cat /run/netplan-double.log")).split("\n").filter((l) => l === "generate"), ["generate"], "generate once: the second run changed nothing");
+        assert.match(await must(hNetplan, `cat ${np.state}`), /^added=yes\npersist=netplan\n/);
+        assert.equal((await hNetplan.inspect(`test -e ${np.unit}`)).code, 1);
+
+        assert.match(await must(hNm, `cat ${hostPaths(node(hNm)).state}`), /^added=yes\npersist=networkmanager\nnm_connection=Wired connection 1\n/);
+        assert.equal(await must(hNm, "cat /run/nm-double/addresses"), `${node(hNm).ipv6Cidr}\n`, "added once");
+
+        assert.equal(await must(hIfup, `cat ${hostPaths(node(hIfup)).ifupdown}`), ifupdownStanza(node(hIfup)));
+        // ifupdown without `source /etc/network/interfaces.d/*` would never read a stanza file: systemd unit instead.
+        assert.match(await must(hIfupNoSource, `cat ${hostPaths(node(hIfupNoSource)).state}`), /persist=systemd/);
+        assert.equal((await hIfupNoSource.inspect(`test -e ${hostPaths(node(hIfupNoSource)).ifupdown}`)).code, 1);
+        for (const h of hosts) assert.ok((await v6Addresses(h)).some((a) => a.local === node(h).ipv6 && a.scope === "global"));
+
+        await down(lab, run);
+        for (const h of hosts) {
+            const s = await snapshot(h);
+            assert.deepEqual([s.addresses, s.files], [before.get(h.name)!.addresses, before.get(h.name)!.files], h.name);
+        }
+        assert.equal(await must(hNm, "cat /run/nm-double/addresses"), "", "the address left the NetworkManager profile");
+        assert.equal((await must(hNetplan, "cat /run/netplan-double.log")).split("\n").filter((l) => l === "generate").length, 2);
+        for (const [h, f] of [[hNetplan, "/usr/local/bin/netplan"], [hNetplan, "/etc/netplan/50-cloud-init.yaml"], [hNm, "/usr/local/bin/nmcli"], [hIfup, "/usr/local/bin/ifup"], [hIfup, "/etc/network/interfaces"], [hIfupNoSource, "/usr/local/bin/ifup"], [hIfupNoSource, "/etc/network/interfaces"]] as const) {
+            await must(h, `rm -f ${f}`);
+        }
     });
 
     it("refuses a hostile interface value in config validation, before any host is touched", async () => {
