@@ -535,6 +535,8 @@ export async function createLab(opts: { hosts: number; name?: string }): Promise
             exec,
             destroy: async () => {
                 destroySync();
+                // Reap the killed sshd/forwarder processes so none lingers, even as a zombie.
+                await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once("exit", r)))));
             },
         };
     } catch (e) {
