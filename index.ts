@@ -18,9 +18,9 @@ export = async () => {
     const connections = Object.fromEntries(plan.nodes.map((n) => [n.name, connectionFor(plan, n, secrets)]));
 
     // Hosts are independent of each other: prepared in parallel.
-    const hostPreps = Object.fromEntries(
-        plan.nodes.map((n) => [n.name, new HostPrep(`host-${n.name}`, { plan, node: n, connection: connections[n.name] })]),
-    );
+    const hostPreps: Record<string, HostPrep> = plan.hostPrep.enabled
+        ? Object.fromEntries(plan.nodes.map((n) => [n.name, new HostPrep(`host-${n.name}`, { plan, node: n, connection: connections[n.name] })]))
+        : {};
 
     const clusterArgs = { plan, connections, hostPreps, token: secrets.token };
     const cluster: Cluster & pulumi.ComponentResource =
@@ -60,6 +60,20 @@ export = async () => {
             loadBalancerAddresses: traefik.loadBalancerAddresses,
             release: traefik.releaseStatus,
         },
+        calicoInstallation: calico ? calico.installationSpec : "managed by k0s (dualstack:network.provider=calico)",
         dualStackReport: check ? check.report : "checks disabled (dualstack:checks.enabled=false)",
+        // What `pulumi state delete` needs when a host is gone: the resources whose delete runs on it,
+        // dependents first.
+        recoveryUrns: Object.fromEntries(
+            plan.nodes.map((n) => [n.name, pulumi.all(
+                    [
+                        ...(cluster.onNode[n.name] ?? []),
+                        ...(hostPreps[n.name]?.ready ?? []),
+                        ...(check && n.name === plan.firstControlPlane.name ? [check.run] : []),
+                    ]
+                        .reverse()
+                        .map((r) => r.urn),
+                ),]),
+        ),
     };
 };

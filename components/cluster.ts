@@ -27,4 +27,9 @@ export interface Cluster {
     readonly nodesJoined: pulumi.Resource[];
     /** The distribution's kubectl on a control-plane node, e.g. `k3s kubectl`. */
     readonly kubectl: string;
+    /**
+     * Per node name, the resources whose delete runs on that node itself. When a host is gone these
+     * are what `pulumi state delete` must drop (README "Recover when a host is gone").
+     */
+    readonly onNode: Record<string, pulumi.Resource[]>;
 }

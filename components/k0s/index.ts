@@ -51,6 +51,7 @@ export class K0sCluster extends pulumi.ComponentResource implements Cluster {
     readonly nodesJoined: pulumi.Resource[];
     readonly kubectl = "k0s kubectl";
     readonly steps: Record<string, K0sNodeSteps> = {};
+    readonly onNode: Record<string, pulumi.Resource[]> = {};
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dualstack:index:K0sCluster", name, {}, opts);
@@ -195,6 +196,13 @@ export class K0sCluster extends pulumi.ComponentResource implements Cluster {
             { parent: this },
         );
         this.apiReady = [firstInstall!];
+        // The token and joined steps run on the first controller; config and install on the node.
+        for (const n of plan.nodes) this.onNode[n.name] = [this.steps[n.name].config, this.steps[n.name].install].filter((r): r is command.remote.Command => r !== undefined);
+        for (const n of plan.nodes) {
+            const joined = this.steps[n.name].joined;
+            // The first controller's own joined step drains nothing on delete (it has no delete).
+            if (joined && n.name !== first.name) this.onNode[first.name].push(joined);
+        }
         this.nodesJoined = plan.nodes.flatMap((n) => [this.steps[n.name].install, ...(this.steps[n.name].joined ? [this.steps[n.name].joined!] : [])]);
         this.registerOutputs({
             kubeconfig: this.kubeconfig,

@@ -50,6 +50,7 @@ export class K3sCluster extends pulumi.ComponentResource implements Cluster {
     readonly apiReady: pulumi.Resource[] = [];
     readonly nodesJoined: pulumi.Resource[] = [];
     readonly kubectl = "k3s kubectl";
+    readonly onNode: Record<string, pulumi.Resource[]> = {};
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dualstack:index:K3sCluster", name, {}, opts);
@@ -89,8 +90,10 @@ export class K3sCluster extends pulumi.ComponentResource implements Cluster {
                 { ...child(deps), additionalSecretOutputs: ["stdin"] },
             );
             const ready: pulumi.Resource[] = [...deps, tokenFile];
+            this.onNode[n.node.name] = [tokenFile];
             if (n.airgapStage) {
                 const stage = new command.remote.Command(`${name}-${n.airgapStage.id}`, run(n.airgapStage), child(deps));
+                this.onNode[n.node.name].push(stage);
                 const dir = plan.install.airgapDir!;
                 const files = [AIRGAP_FILES.installer, AIRGAP_FILES.binary, ...airgapImageFiles(dir)];
                 for (const file of files) {
@@ -136,6 +139,7 @@ export class K3sCluster extends pulumi.ComponentResource implements Cluster {
                 child([...hostReady(n), ...order]),
             );
             installs.push(install);
+            this.onNode[n.node.name].push(install);
             if (isFirst) {
                 firstInstall = install;
                 controlPlaneDone = install;
@@ -145,6 +149,8 @@ export class K3sCluster extends pulumi.ComponentResource implements Cluster {
                 // first replaces (drains and deletes) its membership, as removing it would.
                 const member = new command.remote.Command(`${name}-${n.member.id}`, run(n.member, { triggers: [install.id] }), child([install]));
                 members.push(member);
+                // Drains run on the first server (steps.ts), so their delete needs that host.
+                this.onNode[firstName].push(member);
                 if (isServer) controlPlaneDone = member;
             }
         }

@@ -181,6 +181,8 @@ function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.P
         });
         // A command that does not read its stdin may exit before we finish writing it.
         child.stdin?.on("error", () => undefined);
+        // A child that exits before reading its input must not crash the lab with EPIPE.
+        child.stdin?.on("error", () => undefined);
         child.stdin?.end(opts.input ?? "");
     });
 }

@@ -45,7 +45,7 @@ export interface RunOptions {
      * registration before registering its dependents, this runs in the engine's dependency order,
      * concurrently where the graph allows. Throwing fails the run, as a failed create would.
      */
-    execute?: (r: { type: string; name: string; inputs: Record<string, any> }) => Promise<Record<string, any> | undefined>;
+    execute?: (r: { type: string; name: string; inputs: Record<string, any>; parent?: string }) => Promise<Record<string, any> | undefined>;
 }
 
 export interface RunResult {
@@ -99,6 +99,8 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
     const stackName = opts.stackName ?? opts.stack ?? "test";
     const config = withTestKey(opts.config ?? stackConfig(opts.stack!));
     const resources: Registered[] = [];
+    /** Parent URN by `type::name`, recorded before the mock's newResource runs (it is not told). */
+    const parents = new Map<string, string>();
     // A failed create makes dependent outputs never resolve; the run fails with the first error.
     const failed: { reject: (e: unknown) => void; promise: Promise<never> } = { reject: () => undefined, promise: undefined as unknown as Promise<never> };
     failed.promise = new Promise<never>((_, reject) => (failed.reject = reject));
@@ -118,7 +120,8 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
             if (args.type.startsWith("random:")) state.result = `mock-${args.name}-0123456789abcdef0123456789abcdef`;
             if (opts.execute && args.custom !== false) {
                 try {
-                    Object.assign(state, (await opts.execute({ type: args.type, name: args.name, inputs: args.inputs })) ?? {});
+                    const parent = parents.get(`${args.type}::${args.name}`);
+                    Object.assign(state, (await opts.execute({ type: args.type, name: args.name, inputs: args.inputs, parent })) ?? {});
                 } catch (e) {
                     failed.reject(e);
                     throw e;
@@ -136,6 +139,7 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
     const monitor = settings.getMonitor();
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
+        parents.set(`${req.getType()}::${req.getName()}`, req.getParent());
         original(req, (err: any, resp: any) => {
             if (!err) {
                 const raw = req.getObject()?.toJavaScript() ?? {};
@@ -166,12 +170,20 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
 
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require(path.join(ROOT, "index.ts")) as () => Promise<Record<string, unknown>>;
-    const exported = await Promise.race([program(), failed.promise]);
+    // The language host reports a failed dependsOn (e.g. a refused preflight) as an unhandled
+    // rejection and fails the program; do the same here instead of hanging.
+    const onUnhandled = (e: unknown) => failed.reject(e);
+    process.on("unhandledRejection", onUnhandled);
     const outputs: Record<string, unknown> = {};
-    if (!opts.preview) {
-        for (const [k, v] of Object.entries(exported)) outputs[k] = await Promise.race([resolveOutput(v), failed.promise]);
+    try {
+        const exported = await Promise.race([program(), failed.promise]);
+        if (!opts.preview) {
+            for (const [k, v] of Object.entries(exported)) outputs[k] = await Promise.race([resolveOutput(v), failed.promise]);
+        }
+        await Promise.race([settings.waitForRPCs(), failed.promise]);
+    } finally {
+        process.removeListener("unhandledRejection", onUnhandled);
     }
-    await Promise.race([settings.waitForRPCs(), failed.promise]);
     const names = new Set<string>();
     for (const r of resources) {
         // The mock monitor silently overwrites duplicate URNs; a real engine refuses them.
