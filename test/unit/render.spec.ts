@@ -45,12 +45,17 @@ describe("render command", () => {
             const result = await runProgram({ stack, preview: false });
             const all = result.resources.flatMap((r) => leaves(r.inputs));
             const strings = all.filter((x): x is string => typeof x === "string");
-            for (const a of renderArtifacts(plan)) {
+            const rendered = renderArtifacts(plan);
+            assert.ok(rendered.length > 10, `only ${rendered.length} artifacts`);
+            // Scripts that are registered verbatim; host files they write count as carried when the
+            // script holds their quoted text.
+            const registeredScripts = rendered.filter((a) => a.path.endsWith(".sh") && strings.includes(remoteCommand(a.content, plan.ssh.sudo)));
+            for (const a of rendered) {
                 const asCommand = remoteCommand(a.content, plan.ssh.sudo);
                 const found =
                     strings.includes(a.content) ||
                     strings.includes(asCommand) ||
-                    strings.some((s) => s.includes(q(a.content))) ||
+                    registeredScripts.some((sc) => sc.content.includes(q(a.content))) ||
                     (/\.ya?ml$/.test(a.path) && all.some((x) => x !== null && typeof x === "object" && isDeepStrictEqual(x, parse(a.content)))) ||
                     (/\.json$/.test(a.path) && all.some((x) => x !== null && typeof x === "object" && isDeepStrictEqual(x, JSON.parse(a.content))));
                 assert.ok(found, `${a.path} is rendered but no registered resource carries it`);
