@@ -167,6 +167,19 @@ function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
     return cur;
 }
 
+/** Config paths holding secrets: a problem report shows "(secret)" instead of their value. */
+const SECRET_PATHS = new Set(["token", "ssh.privateKey", "ssh.proxy.privateKey"]);
+
+/** The value with every secret inside it replaced, so problem reports never print a key or token. */
+export function redactSecrets(path: readonly PropertyKey[], value: unknown): unknown {
+    const at = path.filter((x) => typeof x === "string").join(".");
+    if (SECRET_PATHS.has(at)) return value === undefined ? undefined : "(secret)";
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets([...path, k], v)]));
+    }
+    return value;
+}
+
 function fixFor(issue: z.core.$ZodIssue): string {
     switch (issue.code) {
         case "invalid_value":
@@ -207,7 +220,7 @@ export function parseStackConfig(raw: RawConfig, problems: Problems): StackConfi
     if (parsed.success) return parsed.data;
     for (const issue of parsed.error.issues) {
         const path = issue.path;
-        problems.error(keyPath(path), valueAt(input, path), issue.message, fixFor(issue));
+        problems.error(keyPath(path), redactSecrets(path, valueAt(input, path)), issue.message, fixFor(issue));
     }
     return undefined;
 }

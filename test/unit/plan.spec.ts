@@ -194,6 +194,24 @@ describe("network plan: derived values", () => {
         }
     });
 
+    it("never prints a private key or token in a problem report", () => {
+        const raw = rawConfig(
+            baseConfig({
+                token: "SECRET-short-token",
+                ssh: { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----SECRETKEY", prot: 22, proxy: { host: "jump", privateKey: "PROXYSECRET", bogus: 1 } },
+            }),
+        );
+        try {
+            loadPlan((k) => raw[k], "t", Object.keys(raw));
+            assert.fail("expected a ConfigError");
+        } catch (e) {
+            assert.ok(e instanceof ConfigError);
+            assert.ok(e.problems.length >= 3);
+            for (const secret of ["SECRET-short-token", "SECRETKEY", "PROXYSECRET"]) assert.ok(!e.message.includes(secret), `${secret} leaked:\n${e.message}`);
+            assert.match(e.message, /\(secret\)/);
+        }
+    });
+
     it("loadPlan refuses unknown dualstack keys and shape errors with the key path", () => {
         const raw: Record<string, string> = { ...rawConfig(baseConfig({ calico: { mode: "bgp" } })), "dualstack:calicoo": "{}" };
         assert.throws(
