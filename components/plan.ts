@@ -28,6 +28,7 @@ import {
     prefixLength,
 } from "./net";
 import { ConfigError, Problem, Problems } from "./problems";
+import { byCodePoint } from "./order";
 
 export type Role = "control-plane" | "worker";
 
@@ -692,8 +693,9 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
     const controlPlanes = nodes.filter((n) => n.role === "control-plane");
     const first = controlPlanes[0];
     const apiHost = primary === "IPv4" ? first.ipv4 : first.ipv6;
-    const v6Cidrs = nodeV6Prefix ? [nodeV6Prefix] : [...new Set(nodes.map((n) => n.ipv6Network))];
-    const v4Cidrs = nodeV4Prefix ? [nodeV4Prefix] : nodes.map((n) => `${n.ipv4}/32`);
+    // Sorted: reordering dualstack:nodes must not change what the components render.
+    const v6Cidrs = nodeV6Prefix ? [nodeV6Prefix] : [...new Set(nodes.map((n) => n.ipv6Network))].sort(byCodePoint);
+    const v4Cidrs = nodeV4Prefix ? [nodeV4Prefix] : nodes.map((n) => `${n.ipv4}/32`).sort(byCodePoint);
     const pair = (v4: string, v6: string): FamilyPair => ({ ipv4: v4, ipv6: v6, ordered: order(v4, v6) });
     return {
         stackName,
@@ -716,7 +718,7 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
             host: apiHost,
             port: 6443,
             url: httpsUrl(apiHost, 6443),
-            sans: controlPlanes.flatMap((n) => [n.ipv4, n.ipv6, ...(n.host !== n.ipv4 && n.host !== n.ipv6 ? [n.host] : [])]),
+            sans: [...new Set(controlPlanes.flatMap((n) => [n.ipv4, n.ipv6, ...(n.host !== n.ipv4 && n.host !== n.ipv6 ? [n.host] : [])]))].sort(byCodePoint),
         },
         autodetection: {
             ipv4Cidrs: v4Cidrs,

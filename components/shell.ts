@@ -2,6 +2,7 @@
 // through `q` (shell-quote); scripts are composed from lines and run as `sh -c <script>` so the
 // login shell of the SSH user does not matter.
 import { quote } from "shell-quote";
+import { byCodePoint } from "./order";
 
 /** Quotes one value for POSIX sh. */
 export function q(value: string | number): string {
@@ -21,7 +22,7 @@ export function script(...lines: (string | string[])[]): string {
 /** `NAME=value` assignments, quoted, for a command prefix or an env file. */
 export function assignments(vars: Record<string, string>): string[] {
     return Object.entries(vars)
-        .sort(([a], [b]) => a.localeCompare(b))
+        .sort(([a], [b]) => byCodePoint(a, b))
         .map(([k, v]) => {
             if (!/^[A-Z_][A-Z0-9_]*$/.test(k)) throw new Error(`invalid variable name ${k}`);
             return `${k}=${q(v)}`;

@@ -18,6 +18,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { parse } from "yaml";
+import { byCodePoint } from "../order";
 
 type Node = Record<string, unknown>;
 
@@ -60,7 +61,7 @@ export function convert(node: Node, path: string): Node {
     }
     if (node.properties) {
         const props = pick(node.properties as Node, KEEP[path]);
-        out.properties = Object.fromEntries(Object.entries(props).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, convert(v as Node, `${path}.${k}`)]));
+        out.properties = Object.fromEntries(Object.entries(props).sort(([a], [b]) => byCodePoint(a, b)).map(([k, v]) => [k, convert(v as Node, `${path}.${k}`)]));
         out.additionalProperties = false;
     }
     if (node.items) out.items = convert(node.items as Node, `${path}[]`);

@@ -3,7 +3,7 @@
 // cause and the fix, so `pulumi up` can fail with a message a user can act on.
 // Object shapes: Kubernetes core/v1 Node, Pod, Service, Event and Calico's
 // crd.projectcalico.org/v1 IPPool, read defensively (a field may be missing on a broken cluster).
-import { canonicalAddress, cidrContainsAddress, familyOfAddress, familyOfCidr, Family, prefixLength } from "../net";
+import { canonicalAddress, cidrContainsAddress, familyOfAddress, familyOfCidr, Family, hostPort, prefixLength } from "../net";
 import type { Plan, PlannedNode } from "../plan";
 import {
     calicoNamespace,
@@ -717,7 +717,7 @@ function checkService(ctx: Context): CheckEntry {
     const results = arr(ctx.doc.probes?.service);
     for (const ip of ips) {
         const r = results.find((x) => sameAddress(x.target, ip));
-        const url = famOf(ip) === "IPv6" ? `[${ip}]:${PROBE_SERVICE_PORT}` : `${ip}:${PROBE_SERVICE_PORT}`;
+        const url = hostPort(ip, PROBE_SERVICE_PORT);
         if (!r) {
             e.see(`${url}: not probed`);
             continue;

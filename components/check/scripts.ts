@@ -7,6 +7,7 @@ import { stringify } from "yaml";
 import type { PlannedNode, Plan } from "../plan";
 import { assignments, q, script } from "../shell";
 import { TRAEFIK } from "../traefik/values";
+import { byCodePoint } from "../order";
 
 /** Namespace of the probe objects; removed at the end of every run (also when a probe fails). */
 export const CHECK_NAMESPACE = "dualstack-check";
@@ -46,8 +47,9 @@ export function calicoNamespace(plan: Plan): string {
  * controller is a Node only with `--enable-worker` (dualstack:cluster.controllersRunWorkloads).
  */
 export function kubeNodes(plan: Plan): PlannedNode[] {
-    if (plan.distribution === "k0s" && !plan.cluster.controllersRunWorkloads) return plan.workers;
-    return plan.nodes;
+    const nodes = plan.distribution === "k0s" && !plan.cluster.controllersRunWorkloads ? plan.workers : plan.nodes;
+    // By name: reordering dualstack:nodes must not change the check's script.
+    return [...nodes].sort((a, b) => byCodePoint(a.name, b.name));
 }
 
 export function probePodName(node: string): string {

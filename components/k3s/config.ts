@@ -12,6 +12,7 @@
 import { Document } from "yaml";
 import type { Plan, PlannedNode } from "../plan";
 import { K3S_PATHS, roleOf } from "./scripts";
+import { byCodePoint } from "../order";
 
 /** The config.yaml keys of one node, in a stable order (servers get server keys, agents only agent keys). */
 export function k3sConfig(plan: Plan, node: PlannedNode): Record<string, unknown> {
@@ -53,7 +54,7 @@ export function k3sConfig(plan: Plan, node: PlannedNode): Record<string, unknown
     }
 
     const labels = Object.entries(node.labels)
-        .sort(([a], [b]) => a.localeCompare(b))
+        .sort(([a], [b]) => byCodePoint(a, b))
         .map(([k, v]) => `${k}=${v}`);
     if (labels.length > 0) cfg["node-label"] = labels;
     if (node.taints.length > 0) cfg["node-taint"] = [...node.taints];

@@ -63,6 +63,19 @@ describe("render command", () => {
         });
     }
 
+    for (const stack of ["lab-k3s", "lab-k0s"]) {
+        it(`${stack}: reordering the workers in dualstack:nodes renders byte-identical artifacts`, () => {
+            const raw = stackConfig(stack);
+            const nodes = JSON.parse(raw["dualstack:nodes"]) as { role: string }[];
+            const reordered = [...nodes.filter((n) => n.role === "control-plane"), ...nodes.filter((n) => n.role === "worker").reverse()];
+            const raw2: Record<string, string> = { ...raw, "dualstack:nodes": JSON.stringify(reordered) };
+            const a = renderArtifacts(loadPlan((k) => raw[k], stack).plan);
+            const b = renderArtifacts(loadPlan((k) => raw2[k], stack).plan);
+            const byPath = (xs: typeof a) => Object.fromEntries(xs.map((x) => [x.path, x.content]));
+            assert.deepEqual(byPath(b), byPath(a));
+        });
+    }
+
     it("reads secure values as placeholders without decrypting them", () => {
         const raw = rawConfigFromStackFile("config:\n  dualstack:token:\n    secure: AAABAxyz\n  dualstack:distribution: k3s\n");
         assert.equal(raw["dualstack:token"], "(secret)");
