@@ -1,7 +1,7 @@
 // Pure helpers both cluster components (k3s, k0s) need: the kubeconfig server rewrite, a bounded
 // wait loop for scripts, and the removal of what Calico leaves on a host. No Pulumi, no I/O.
 import { parseDocument } from "yaml";
-import { q } from "./shell";
+import { q, script } from "./shell";
 
 /**
  * Points every cluster of a kubeconfig at `url` (e.g. `https://[fd00::10]:6443`, from net.ts
@@ -136,4 +136,16 @@ export function calicoCleanupLines(): string[] {
         `rm -rf ${CALICO_CNI_FILES.map(q).join(" ")}`,
         `rm -rf ${CALICO_STATE_DIRS.map(q).join(" ")}`,
     ];
+}
+
+/**
+ * A staging directory that remote.CopyToRemote fills. sftp writes as the SSH user and does not
+ * create parent directories, so the directory is made first and owned by that user.
+ */
+export function stageDirCreateScript(dir: string, sshUser: string): string {
+    return script(`mkdir -p ${q(dir)}`, `chown ${q(sshUser)} ${q(dir)}`, `chmod 0700 ${q(dir)}`);
+}
+
+export function stageDirDeleteScript(dir: string): string {
+    return script(`rm -rf ${q(dir)}`, `rmdir ${q(dir.slice(0, dir.lastIndexOf("/")))} 2>/dev/null || true`);
 }

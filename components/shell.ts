@@ -14,9 +14,12 @@ export function qa(values: (string | number)[]): string {
     return values.map(q).join(" ");
 }
 
-/** A script: `set -eu` first, then the given lines. */
+/**
+ * A script: `set -eu` first, then the given lines. sudo's secure_path on RHEL-family hosts lacks
+ * /usr/local/bin, where k3s, k0s and their uninstall scripts live, so it is appended here once.
+ */
 export function script(...lines: (string | string[])[]): string {
-    return ["set -eu", ...lines.flat()].join("\n") + "\n";
+    return ["set -eu", 'PATH="$PATH:/usr/local/bin:/opt/bin"; export PATH', ...lines.flat()].join("\n") + "\n";
 }
 
 /** `NAME=value` assignments, quoted, for a command prefix or an env file. */

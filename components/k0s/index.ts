@@ -26,6 +26,8 @@ import {
     joinsWithToken,
     joinWaitScript,
     K0S_STAGED_BIN,
+    airgapStageCreateScript,
+    airgapStageDeleteScript,
     kubeconfigScript,
     resetScript,
     tokenCreateScript,
@@ -34,6 +36,7 @@ import {
 
 /** The resources of one node, for tests and for anyone who needs to wait on a specific step. */
 export interface K0sNodeSteps {
+    stage?: command.remote.Command;
     binary?: command.remote.CopyToRemote;
     config?: command.remote.Command;
     token?: command.remote.Command;
@@ -71,6 +74,11 @@ export class K0sCluster extends pulumi.ComponentResource implements Cluster {
             const steps: Partial<K0sNodeSteps> = {};
 
             if (plan.install.source === "airgap") {
+                steps.stage = new command.remote.Command(
+                    `${name}-${node.name}-airgap-stage`,
+                    { connection, create: run(airgapStageCreateScript(plan)), delete: run(airgapStageDeleteScript()), addPreviousOutputInEnv: false },
+                    { parent: this, dependsOn: prepared, deleteBeforeReplace: true },
+                );
                 steps.binary = new command.remote.CopyToRemote(
                     `${name}-${node.name}-binary`,
                     {
@@ -81,7 +89,7 @@ export class K0sCluster extends pulumi.ComponentResource implements Cluster {
                         // version must copy again.
                         triggers: [plan.version, node.host],
                     },
-                    { parent: this, dependsOn: prepared },
+                    { parent: this, dependsOn: [...prepared, steps.stage] },
                 );
             }
             let sha: string | undefined;
@@ -135,6 +143,9 @@ export class K0sCluster extends pulumi.ComponentResource implements Cluster {
                     // A joined node never reads its token again; a new token (e.g. a changed
                     // expiry) must not restart it. A replaced node is created with the new one.
                     ignoreChanges: steps.token ? ["stdin"] : [],
+                    // The token is already a secret input; this keeps it secret in state even if
+                    // that marking were ever lost on the way.
+                    additionalSecretOutputs: steps.token ? ["stdin"] : [],
                 },
             );
             steps.install = install;
@@ -197,7 +208,7 @@ export class K0sCluster extends pulumi.ComponentResource implements Cluster {
         );
         this.apiReady = [firstInstall!];
         // The token and joined steps run on the first controller; config and install on the node.
-        for (const n of plan.nodes) this.onNode[n.name] = [this.steps[n.name].config, this.steps[n.name].install].filter((r): r is command.remote.Command => r !== undefined);
+        for (const n of plan.nodes) this.onNode[n.name] = [this.steps[n.name].stage, this.steps[n.name].config, this.steps[n.name].install].filter((r): r is command.remote.Command => r !== undefined);
         for (const n of plan.nodes) {
             const joined = this.steps[n.name].joined;
             // The first controller's own joined step drains nothing on delete (it has no delete).

@@ -4,6 +4,8 @@ import type { Artifact } from "../artifacts";
 import type { Plan, PlannedNode } from "../plan";
 import { k0sYamlSha256, K0S_CONFIG_PATH, renderK0sYaml, runsKubelet } from "./k0sconfig";
 import {
+    airgapStageCreateScript,
+    airgapStageDeleteScript,
     configRemoveScript,
     configWriteScript,
     drainScript,
@@ -35,6 +37,10 @@ export function artifacts(plan: Plan): Artifact[] {
             out.push(nodeFile(node, K0S_CONFIG_PATH, renderK0sYaml(plan, node)));
             out.push(stepScript(node, "config", "create", configWriteScript()));
             out.push(stepScript(node, "config", "delete", configRemoveScript()));
+        }
+        if (plan.install.source === "airgap") {
+            out.push(stepScript(node, "airgap-stage", "create", airgapStageCreateScript(plan)));
+            out.push(stepScript(node, "airgap-stage", "delete", airgapStageDeleteScript()));
         }
         out.push(stepScript(node, "install", "create", installScript(plan, node, sha)));
         out.push(stepScript(node, "install", "update", upgradeScript(plan, node, sha)));

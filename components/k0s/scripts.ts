@@ -3,7 +3,7 @@
 // `remoteCommand`; render.ts writes the same bodies to out/<stack>/nodes/<node>/scripts/.
 // k0s facts: docs/install.md, docs/k0s-multi-node.md, docs/reset.md, cmd/install/*.go,
 // cmd/token/create.go (k0sproject/k0s); get.k0s.sh is k0sproject/get index.html.
-import { calicoCleanupLines, iptablesCleanupLines, waitUntil } from "../kube";
+import { calicoCleanupLines, iptablesCleanupLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
 import type { Plan, PlannedNode } from "../plan";
 import { q, qa, script } from "../shell";
 import { isSingleNode, K0S_CONFIG_PATH } from "./k0sconfig";
@@ -15,7 +15,18 @@ export const K0S_BIN = "/usr/local/bin/k0s";
  * into place: copying straight onto /usr/local/bin/k0s fails with ETXTBSY while k0s runs, which
  * is exactly the moment of an upgrade.
  */
-export const K0S_STAGED_BIN = "/usr/local/lib/dualstack/k0s";
+/** Where CopyToRemote puts the air-gapped binary; the install step moves it into place atomically. */
+export const K0S_AIRGAP_STAGE = "/var/lib/dualstack/k0s-airgap";
+export const K0S_STAGED_BIN = `${K0S_AIRGAP_STAGE}/k0s`;
+
+/** The staging directory for the air-gapped binary, owned by the SSH user (sftp writes as that user). */
+export function airgapStageCreateScript(plan: Plan): string {
+    return stageDirCreateScript(K0S_AIRGAP_STAGE, plan.ssh.user);
+}
+
+export function airgapStageDeleteScript(): string {
+    return stageDirDeleteScript(K0S_AIRGAP_STAGE);
+}
 /** Join token of a joining node: written from stdin, root-only, read by k0s on first start. */
 export const K0S_TOKEN_FILE = "/etc/k0s/join-token";
 /** A code constant without shell metacharacters: written into scripts as is. */
@@ -217,7 +228,6 @@ export function resetScript(plan: Plan, node: PlannedNode): string {
         iptablesCleanupLines(["KUBE-"]),
         "ip link delete kube-ipvs0 2>/dev/null || true",
         `rm -f ${q(K0S_TOKEN_FILE)} ${q(`${K0S_TOKEN_FILE}.dualstack-new`)} ${q(K0S_BIN)} ${q(`${K0S_BIN}.dualstack-new`)} ${q(K0S_STAGED_BIN)}`,
-        `rmdir ${q("/usr/local/lib/dualstack")} 2>/dev/null || true`,
         `rmdir ${q("/etc/k0s")} 2>/dev/null || true`,
     );
 }

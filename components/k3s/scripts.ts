@@ -10,7 +10,7 @@
 // - It writes /usr/local/bin/k3s-uninstall.sh (server) or k3s-agent-uninstall.sh (agent), which
 //   stop everything and remove /etc/rancher/k3s, /var/lib/rancher/k3s and the binary.
 // - Air-gap: images go to /var/lib/rancher/k3s/agent/images/ (docs/installation/airgap.md).
-import { calicoCleanupLines, waitUntil } from "../kube";
+import { calicoCleanupLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
 import { q, script } from "../shell";
 import type { Plan, PlannedNode } from "../plan";
 
@@ -89,13 +89,11 @@ export function tokenDeleteScript(): string {
 
 /** Creates the staging directory CopyToRemote fills, owned by the SSH user (sftp writes as that user). */
 export function airgapStageCreateScript(plan: Plan): string {
-    const dir = K3S_PATHS.airgapStage;
-    return script(`mkdir -p ${q(dir)}`, `chown ${q(plan.ssh.user)} ${q(dir)}`, `chmod 0700 ${q(dir)}`);
+    return stageDirCreateScript(K3S_PATHS.airgapStage, plan.ssh.user);
 }
 
 export function airgapStageDeleteScript(): string {
-    const dir = K3S_PATHS.airgapStage;
-    return script(`rm -rf ${q(dir)}`, `rmdir ${q(dir.slice(0, dir.lastIndexOf("/")))} 2>/dev/null || true`);
+    return stageDirDeleteScript(K3S_PATHS.airgapStage);
 }
 
 function fetchInstaller(plan: Plan): string[] {

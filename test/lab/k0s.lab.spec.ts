@@ -23,7 +23,7 @@ const NAMES = ["ctl1", "ctl2", "worker1", "worker2"];
 /** What the install (and the double's simulated calico-node) put on a host; destroy removes all. */
 const LEFTOVERS = [
     "/usr/local/bin/k0s",
-    "/usr/local/lib/dualstack",
+    "/var/lib/dualstack/k0s-airgap",
     "/etc/k0s",
     "/var/lib/k0s",
     "/etc/systemd/system/k0scontroller.service",
@@ -134,7 +134,7 @@ describe("lab: k0s dual-stack cluster, air-gapped, with a recording k0s double",
         }
         for (const n of plan.nodes) {
             const h = byNode(n.name);
-            assert.equal(await must(h, "cmp /usr/local/bin/k0s /usr/local/lib/dualstack/k0s && sha256sum < /usr/local/bin/k0s"), (await must(h, `sha256sum < /usr/local/lib/dualstack/k0s`)));
+            assert.equal(await must(h, "cmp /usr/local/bin/k0s /var/lib/dualstack/k0s-airgap/k0s && sha256sum < /usr/local/bin/k0s"), (await must(h, `sha256sum < /var/lib/dualstack/k0s-airgap/k0s`)));
             const unit = n.role === "control-plane" ? "k0scontroller" : "k0sworker";
             assert.match(await must(h, `cat /etc/systemd/system/${unit}.service`), new RegExp(`ExecStart=/usr/local/bin/k0s ${n.role === "control-plane" ? "controller" : "worker"} `));
         }

@@ -274,7 +274,9 @@ describe("k0s graph: changes (lab-k0s shape)", () => {
         for (const n of plan.nodes) {
             const copy = r.byName(`cluster-${n.name}-binary`);
             assert.equal(copy.type, "command:remote:CopyToRemote");
-            assert.equal(copy.inputs.remotePath, "/usr/local/lib/dualstack/k0s");
+            assert.equal(copy.inputs.remotePath, "/var/lib/dualstack/k0s-airgap/k0s");
+            // sftp does not create parents: a stage step owned by the SSH user comes first.
+            assert.ok(transitiveDeps(r, copy).has(r.byName(`cluster-${n.name}-airgap-stage`).urn));
             assert.equal(plain(copy.inputs).connection.host, n.host);
             assert.equal(await copy.inputs.source.path, path.join(dir, "k0s"));
             assert.deepEqual(copy.inputs.triggers, [plan.version, n.host]);

@@ -382,7 +382,7 @@ describe("k0s: scripts", () => {
         const plan = k0sPlan({ install: { source: "airgap", airgapDir: "/srv/k0s" } });
         const s = installScript(plan, plan.workers[0]);
         assert.ok(!s.includes("get.k0s.sh") && !s.includes("curl"));
-        assert.ok(s.includes("/usr/local/lib/dualstack/k0s"));
+        assert.ok(s.includes("/var/lib/dualstack/k0s-airgap/k0s"));
         assert.ok(s.includes("dualstack:version is"));
     });
 
