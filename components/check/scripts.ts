@@ -123,7 +123,7 @@ export function probePodsManifest(plan: Plan): string {
                     imagePullPolicy: "IfNotPresent",
                     // busybox httpd with a bare port binds [::] (libbb create_and_bind_or_die with
                     // AF_UNSPEC tries IPv6 first), which accepts both families.
-                    command: ["sh", "-c", `mkdir -p /www && echo ${n.name} > /www/index.html && exec httpd -f -p ${PROBE_PORT} -h /www`],
+                    command: ["sh", "-c", `mkdir -p /www && echo ${q(n.name)} > /www/index.html && exec httpd -f -p ${PROBE_PORT} -h /www`],
                     ports: [{ name: "http", containerPort: PROBE_PORT }],
                     readinessProbe: { tcpSocket: { port: PROBE_PORT }, periodSeconds: 2 },
                 },
