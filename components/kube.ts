@@ -149,3 +149,26 @@ export function stageDirCreateScript(dir: string, sshUser: string): string {
 export function stageDirDeleteScript(dir: string): string {
     return script(`rm -rf ${q(dir)}`, `rmdir ${q(dir.slice(0, dir.lastIndexOf("/")))} 2>/dev/null || true`);
 }
+
+/**
+ * Writes a secret that arrives on stdin into a root-only file. stdin (not argv, not the
+ * environment) keeps it out of `ps`, shell history, the provider's error text (which quotes the
+ * command) and sshd's AcceptEnv rules. An unchanged secret leaves the file untouched.
+ */
+export function secretFileFromStdinLines(file: string, what: string): string[] {
+    const dir = file.slice(0, file.lastIndexOf("/"));
+    const next = `${file}.dualstack-new`;
+    return [
+        `mkdir -p ${q(dir)}`,
+        `(umask 077 && cat > ${q(next)})`,
+        `if [ ! -s ${q(next)} ]; then`,
+        `    rm -f ${q(next)}`,
+        `    echo ${q(`dualstack: no ${what} arrived on stdin`)} >&2`,
+        "    exit 1",
+        "fi",
+        `if cmp -s ${q(next)} ${q(file)}; then rm -f ${q(next)}; else`,
+        `    chmod 0600 ${q(next)}`,
+        `    mv -f ${q(next)} ${q(file)}`,
+        "fi",
+    ];
+}

@@ -3,7 +3,7 @@
 // `remoteCommand`; render.ts writes the same bodies to out/<stack>/nodes/<node>/scripts/.
 // k0s facts: docs/install.md, docs/k0s-multi-node.md, docs/reset.md, cmd/install/*.go,
 // cmd/token/create.go (k0sproject/k0s); get.k0s.sh is k0sproject/get index.html.
-import { calicoCleanupLines, iptablesCleanupLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
+import { calicoCleanupLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
 import type { Plan, PlannedNode } from "../plan";
 import { q, qa, script } from "../shell";
 import { isSingleNode, K0S_CONFIG_PATH } from "./k0sconfig";
@@ -118,17 +118,7 @@ function installBinaryLines(plan: Plan): string[] {
 }
 
 function writeTokenLines(): string[] {
-    return [
-        "# The join token arrives on stdin: never in argv, the environment or a log.",
-        `mkdir -p ${q("/etc/k0s")}`,
-        `(umask 077 && cat > ${q(`${K0S_TOKEN_FILE}.dualstack-new`)})`,
-        `if [ ! -s ${q(`${K0S_TOKEN_FILE}.dualstack-new`)} ]; then`,
-        `    rm -f ${q(`${K0S_TOKEN_FILE}.dualstack-new`)}`,
-        '    echo "dualstack: no join token on stdin" >&2',
-        "    exit 1",
-        "fi",
-        `mv -f ${q(`${K0S_TOKEN_FILE}.dualstack-new`)} ${q(K0S_TOKEN_FILE)}`,
-    ];
+    return ["# The join token arrives on stdin: never in argv, the environment or a log.", ...secretFileFromStdinLines(K0S_TOKEN_FILE, "k0s join token")];
 }
 
 function readyLines(plan: Plan, node: PlannedNode): string[] {

@@ -10,7 +10,7 @@
 // - It writes /usr/local/bin/k3s-uninstall.sh (server) or k3s-agent-uninstall.sh (agent), which
 //   stop everything and remove /etc/rancher/k3s, /var/lib/rancher/k3s and the binary.
 // - Air-gap: images go to /var/lib/rancher/k3s/agent/images/ (docs/installation/airgap.md).
-import { calicoCleanupLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
+import { calicoCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
 import { q, script } from "../shell";
 import type { Plan, PlannedNode } from "../plan";
 
@@ -59,32 +59,14 @@ export function roleOf(node: PlannedNode): "server" | "agent" {
 /** True when the local API server answers /readyz with `ok` (k3s kubectl reads k3s.yaml as root). */
 const API_READY = `[ "$(k3s kubectl get --raw /readyz 2>/dev/null || true)" = ok ]`;
 
-/**
- * Writes the join token from stdin into the root-only token file. stdin (not argv, not the
- * environment) keeps it out of `ps`, shell history, the provider's error text (which quotes the
- * command) and sshd's AcceptEnv rules.
- */
+/** Writes the join token from stdin into the root-only token file (see secretFileFromStdinLines). */
 export function tokenCreateScript(): string {
-    const p = K3S_PATHS;
-    return script(
-        "umask 077",
-        `mkdir -p ${q(p.tokenDir)}`,
-        `cat > ${q(`${p.tokenFile}.new`)}`,
-        `if [ -s ${q(`${p.tokenFile}.new`)} ]; then :; else`,
-        `    rm -f ${q(`${p.tokenFile}.new`)}`,
-        `    echo 'dualstack: no k3s join token arrived on stdin' >&2`,
-        "    exit 1",
-        "fi",
-        `if cmp -s ${q(`${p.tokenFile}.new`)} ${q(p.tokenFile)}; then rm -f ${q(`${p.tokenFile}.new`)}; else`,
-        `    chmod 0600 ${q(`${p.tokenFile}.new`)}`,
-        `    mv -f ${q(`${p.tokenFile}.new`)} ${q(p.tokenFile)}`,
-        "fi",
-    );
+    return script(secretFileFromStdinLines(K3S_PATHS.tokenFile, "k3s join token"));
 }
 
 export function tokenDeleteScript(): string {
     const p = K3S_PATHS;
-    return script(`rm -f ${q(p.tokenFile)} ${q(`${p.tokenFile}.new`)}`, `rmdir ${q(p.tokenDir)} 2>/dev/null || true`);
+    return script(`rm -f ${q(p.tokenFile)} ${q(`${p.tokenFile}.dualstack-new`)}`, `rmdir ${q(p.tokenDir)} 2>/dev/null || true`);
 }
 
 /** Creates the staging directory CopyToRemote fills, owned by the SSH user (sftp writes as that user). */
