@@ -172,3 +172,45 @@ export function secretFileFromStdinLines(file: string, what: string): string[] {
         "fi",
     ];
 }
+
+export interface DrainOptions {
+    /** The distribution's kubectl, already quoted where needed, e.g. `k3s kubectl`. */
+    kubectl: string;
+    /** The distribution's binary; when it is gone, so is the cluster, and there is nothing to drain. */
+    binary: string;
+    /** A shell condition that holds when the API answers. */
+    apiReady: string;
+    node: string;
+    /** The node the step runs on (the first control plane). */
+    runsOn: string;
+    apiTimeoutSeconds: number;
+    drainTimeoutSeconds: number;
+}
+
+/**
+ * Drains a node and deletes it from the cluster, for a node's delete step. The API must answer
+ * within a deadline (a failure says how to skip the step); a drain that does not finish is
+ * reported and the node is deleted anyway, so a PodDisruptionBudget cannot hang a destroy.
+ */
+export function drainAndDeleteLines(o: DrainOptions): string[] {
+    return [
+        `node=${q(o.node)}`,
+        `if ! command -v ${q(o.binary)} >/dev/null 2>&1; then`,
+        `    echo ${q(`dualstack: ${o.binary} is no longer on ${o.runsOn}; the cluster is gone, nothing to remove for ${o.node}`)}`,
+        "    exit 0",
+        "fi",
+        ...waitUntil({
+            condition: o.apiReady,
+            timeoutSeconds: o.apiTimeoutSeconds,
+            what: `the API on ${o.runsOn} answering, so that ${o.node} can be drained and deleted (bring the API back, or skip this step with pulumi destroy --continue-on-error)`,
+        }),
+        `if ${o.kubectl} get node "$node" >/dev/null 2>&1; then`,
+        `    if ! ${o.kubectl} drain "$node" --ignore-daemonsets --delete-emptydir-data --force --timeout=${o.drainTimeoutSeconds}s; then`,
+        `        echo "dualstack: warning: draining $node did not finish within ${o.drainTimeoutSeconds}s; deleting the node anyway" >&2`,
+        "    fi",
+        `    ${o.kubectl} delete node "$node" --ignore-not-found`,
+        "else",
+        '    echo "dualstack: node $node is not in the cluster; nothing to drain"',
+        "fi",
+    ];
+}

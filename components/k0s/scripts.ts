@@ -3,7 +3,7 @@
 // `remoteCommand`; render.ts writes the same bodies to out/<stack>/nodes/<node>/scripts/.
 // k0s facts: docs/install.md, docs/k0s-multi-node.md, docs/reset.md, cmd/install/*.go,
 // cmd/token/create.go (k0sproject/k0s); get.k0s.sh is k0sproject/get index.html.
-import { calicoCleanupLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
+import { calicoCleanupLines, drainAndDeleteLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
 import type { Plan, PlannedNode } from "../plan";
 import { q, qa, script } from "../shell";
 import { isSingleNode, K0S_CONFIG_PATH } from "./k0sconfig";
@@ -38,6 +38,8 @@ export const WORKER_READY_TIMEOUT = 300;
 export const NODE_JOIN_TIMEOUT = 600;
 /** Upper bound of a node drain on destroy; the node is reset afterwards either way. */
 export const DRAIN_TIMEOUT = 120;
+/** How long a node's delete waits for the API before it fails (and says how to skip it). */
+export const API_ON_DELETE_TIMEOUT = 60;
 
 /** The controller every other node joins through, and which reads tokens and the kubeconfig. */
 export function isFirstController(plan: Plan, node: PlannedNode): boolean {
@@ -287,18 +289,15 @@ export function joinWaitScript(plan: Plan, node: PlannedNode): string {
  */
 export function drainScript(plan: Plan, node: PlannedNode): string {
     const kubectl = `${q(K0S_BIN)} kubectl`;
-    const n = q(node.name);
     return script(
-        `# Drain and delete ${node.name} (run on ${plan.firstControlPlane.name}).`,
-        `if ! ${kubectl} get --raw /readyz >/dev/null 2>&1; then`,
-        `    echo ${q(`dualstack: the API on ${plan.firstControlPlane.name} does not answer; not draining ${node.name}`)} >&2`,
-        "    exit 0",
-        "fi",
-        `if ! ${kubectl} get node ${n} >/dev/null 2>&1; then`,
-        "    exit 0",
-        "fi",
-        `${kubectl} drain ${n} --ignore-daemonsets --delete-emptydir-data --force --timeout ${DRAIN_TIMEOUT}s ||`,
-        `    echo ${q(`dualstack: draining ${node.name} did not finish within ${DRAIN_TIMEOUT}s; deleting it anyway`)} >&2`,
-        `${kubectl} delete node ${n} --ignore-not-found`,
+        drainAndDeleteLines({
+            kubectl,
+            binary: K0S_BIN,
+            apiReady: `[ "$(${kubectl} get --raw /readyz 2>/dev/null || true)" = ok ]`,
+            node: node.name,
+            runsOn: plan.firstControlPlane.name,
+            apiTimeoutSeconds: API_ON_DELETE_TIMEOUT,
+            drainTimeoutSeconds: DRAIN_TIMEOUT,
+        }),
     );
 }

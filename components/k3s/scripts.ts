@@ -10,7 +10,7 @@
 // - It writes /usr/local/bin/k3s-uninstall.sh (server) or k3s-agent-uninstall.sh (agent), which
 //   stop everything and remove /etc/rancher/k3s, /var/lib/rancher/k3s and the binary.
 // - Air-gap: images go to /var/lib/rancher/k3s/agent/images/ (docs/installation/airgap.md).
-import { calicoCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
+import { calicoCleanupLines, drainAndDeleteLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
 import { q, script } from "../shell";
 import type { Plan, PlannedNode } from "../plan";
 
@@ -217,26 +217,16 @@ export function memberCreateScript(plan: Plan, node: PlannedNode): string {
  * reported and the node deleted anyway, so destroy cannot hang (xunleii#138). `--delete-emptydir-data` replaces the removed `--delete-local-data` (xunleii#196).
  */
 export function memberDeleteScript(plan: Plan, node: PlannedNode): string {
-    const first = plan.firstControlPlane.name;
     return script(
-        `node=${q(node.name)}`,
-        "if command -v k3s >/dev/null 2>&1; then :; else",
-        `    echo ${q(`dualstack: k3s is no longer on ${first}; the cluster is gone, nothing to remove for ${node.name}`)}`,
-        "    exit 0",
-        "fi",
-        waitUntil({
-            condition: API_READY,
-            timeoutSeconds: TIMEOUTS.apiOnDelete,
-            what: `the k3s API on ${first} answering, so that ${node.name} can be drained and deleted (bring the API back, or skip this step with pulumi destroy --continue-on-error)`,
+        drainAndDeleteLines({
+            kubectl: "k3s kubectl",
+            binary: "k3s",
+            apiReady: API_READY,
+            node: node.name,
+            runsOn: plan.firstControlPlane.name,
+            apiTimeoutSeconds: TIMEOUTS.apiOnDelete,
+            drainTimeoutSeconds: TIMEOUTS.drain,
         }),
-        'if k3s kubectl get node "$node" >/dev/null 2>&1; then',
-        `    if k3s kubectl drain "$node" --ignore-daemonsets --delete-emptydir-data --force --timeout=${TIMEOUTS.drain}s; then :; else`,
-        `        echo "dualstack: warning: draining $node did not finish within ${TIMEOUTS.drain}s; deleting the node anyway" >&2`,
-        "    fi",
-        '    k3s kubectl delete node "$node" --ignore-not-found',
-        "else",
-        '    echo "dualstack: node $node is not in the cluster; nothing to drain"',
-        "fi",
     );
 }
 

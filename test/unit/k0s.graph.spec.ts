@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { artifacts } from "../../components/k0s/render";
+import { drainScript } from "../../components/k0s/scripts";
 import { loadPlan, Plan } from "../../components/plan";
 import { remoteCommand } from "../../components/shell";
 import { baseConfig, ConfigInput, rawConfig } from "../support/configs";
@@ -194,7 +195,8 @@ for (const sc of scenarios) {
             for (const n of plan.nodes.filter((x) => x.name !== plan.firstControlPlane.name)) {
                 const joined = r.byName(`cluster-${n.name}-joined`);
                 assert.equal(inputs(joined).connection.host, plan.firstControlPlane.host);
-                assert.match(joined.inputs.delete, new RegExp(`drain ${n.name} `));
+                assert.equal(joined.inputs.delete, remoteCommand(drainScript(plan, n), plan.ssh.sudo));
+                assert.match(drainScript(plan, n), new RegExp(`^node=${n.name}$`, "m"));
                 // Deletes run dependents first: joined (drain) depends on the install (reset) and on
                 // the first controller, so it is deleted before both.
                 assert.ok(deps(joined).has(install(n.name).urn));

@@ -393,14 +393,16 @@ describe("k0s: scripts", () => {
         assert.ok(!resetScript(plan, plan.workers[0]).includes("etcd leave"));
     });
 
-    it("join waits for Ready only with k0s-managed Calico; drain is bounded and best effort", () => {
+    it("join waits for Ready only with k0s-managed Calico; drain waits for the API with a deadline and is bounded", () => {
         const k0sCalico = k0sPlan();
         const operator = k0sPlan({ network: { ...NET, provider: "custom" }, calico: { mode: "vxlan" } });
         assert.ok(joinWaitScript(k0sCalico, k0sCalico.workers[0]).includes("condition=Ready"));
         assert.ok(!joinWaitScript(operator, operator.workers[0]).includes("condition=Ready"));
         const drain = drainScript(k0sCalico, k0sCalico.workers[0]);
-        assert.match(drain, /drain worker1 .*--timeout 120s \|\|/);
-        assert.ok(drain.includes("delete node worker1 --ignore-not-found"));
+        assert.match(drain, /^node=worker1$/m);
+        assert.match(drain, /kubectl drain "\$node" .*--timeout=120s; then/);
+        assert.ok(drain.includes('kubectl delete node "$node" --ignore-not-found'));
+        assert.match(drain, /deadline=\$\(\( \$\(date \+%s\) \+ 60 \)\)/);
     });
 
     it("no script sleeps outside a deadline loop", () => {
