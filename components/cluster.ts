@@ -33,3 +33,11 @@ export interface Cluster {
      */
     readonly onNode: Record<string, pulumi.Resource[]>;
 }
+
+/**
+ * The Kubernetes provider's fixed identity. Without it an unknown (re-read) kubeconfig replaces the
+ * provider and with it every object it manages (pulumi-kubernetes DiffConfig; since 4.16.0).
+ */
+export function clusterIdentifier(plan: Plan): string {
+    return `dualstack-${plan.stackName}`;
+}

@@ -765,7 +765,8 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
     };
 }
 
-function entryFamily(text: string): Family | undefined {
+/** The family of a MetalLB pool entry: an address, a CIDR or an `a-b` range. */
+export function entryFamily(text: string): Family | undefined {
     return familyOfAddress(text.trim()) ?? familyOfCidr(text) ?? rangeFamily(text);
 }
 

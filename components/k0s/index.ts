@@ -12,9 +12,9 @@ import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Cluster, ClusterArgs } from "../cluster";
+import { clusterIdentifier, type Cluster, type ClusterArgs } from "../cluster";
 import { rewriteKubeconfigServer } from "../kube";
-import type { Plan, PlannedNode } from "../plan";
+import type { PlannedNode } from "../plan";
 import { remoteCommand } from "../shell";
 import { createOnlySettings, isSingleNode, k0sYamlSha256, renderK0sYaml, runsKubelet } from "./k0sconfig";
 import {
@@ -221,8 +221,4 @@ export class K0sCluster extends pulumi.ComponentResource implements Cluster {
             single: isSingleNode(plan),
         });
     }
-}
-
-export function clusterIdentifier(plan: Plan): string {
-    return `dualstack-${plan.stackName}`;
 }

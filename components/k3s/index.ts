@@ -25,7 +25,7 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { Cluster, ClusterArgs } from "../cluster";
+import { clusterIdentifier, type Cluster, type ClusterArgs } from "../cluster";
 import type { Connection } from "../connection";
 import { remoteCommand } from "../shell";
 import { rewriteKubeconfigServer } from "../kube";
@@ -170,7 +170,7 @@ export class K3sCluster extends pulumi.ComponentResource implements Cluster {
                 kubeconfig: this.kubeconfig,
                 // Without it an unknown (re-read) kubeconfig replaces the provider and with it every
                 // object it manages (pulumi-kubernetes DiffConfig; clusterIdentifier since 4.16.0).
-                clusterIdentifier: `dualstack-${plan.stackName}`,
+                clusterIdentifier: clusterIdentifier(plan),
             },
             { parent: this },
         );

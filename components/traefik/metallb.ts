@@ -7,7 +7,7 @@
 // in BGP mode only with FRR, and MetalLB's BGP would compete with Calico's BGP sessions to the same
 // peers (metallb configuration/calico.md).
 import { canonicalAddress, canonicalCidr, Family, familyOfAddress, familyOfCidr } from "../net";
-import type { Plan } from "../plan";
+import { entryFamily, Plan } from "../plan";
 import { yamlWithHeader } from "./values";
 
 export const METALLB = {
@@ -36,9 +36,6 @@ export interface Manifest {
     spec: Record<string, unknown>;
 }
 
-function entryFamily(entry: string): Family | undefined {
-    return familyOfCidr(entry) ?? familyOfAddress(entry.split("-")[0].trim());
-}
 
 /**
  * One pool entry in the form MetalLB parses (`internal/config` ParseCIDR: a CIDR, or `a-b`): CIDRs
