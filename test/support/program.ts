@@ -98,6 +98,47 @@ export function runProgram(opts: RunOptions): Promise<RunResult> {
 async function runOnce(opts: RunOptions): Promise<RunResult> {
     const stackName = opts.stackName ?? opts.stack ?? "test";
     const config = withTestKey(opts.config ?? stackConfig(opts.stack!));
+    const { resources, value: outputs } = await underMocks({ ...opts, stackName, config }, async (failed) => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const program = require(path.join(ROOT, "index.ts")) as () => Promise<Record<string, unknown>>;
+        const exported = await Promise.race([program(), failed]);
+        const out: Record<string, unknown> = {};
+        if (!opts.preview) {
+            for (const [k, v] of Object.entries(exported)) out[k] = await Promise.race([resolveOutput(v), failed]);
+        }
+        return out;
+    });
+    return {
+        resources,
+        outputs,
+        byType: (type) => resources.filter((r) => r.type === type),
+        byName: (name) => {
+            const r = resources.find((x) => x.name === name);
+            if (!r) throw new Error(`no resource named ${name}; have ${resources.map((x) => x.name).join(", ")}`);
+            return r;
+        },
+    };
+}
+
+/**
+ * Runs `body` (which registers resources) under Pulumi's mock runtime and records every
+ * registration. Runs are serialised with runProgram because Pulumi's runtime state is global.
+ * `body` gets a promise that rejects when a create fails, to race its own awaits against.
+ */
+export function runUnderMocks<T>(
+    opts: { stackName: string; preview: boolean; config?: Record<string, string> },
+    body: (failed: Promise<never>) => Promise<T>,
+): Promise<{ resources: Registered[]; value: T }> {
+    const run = serial.then(() => underMocks({ ...opts, config: opts.config ?? {} }, body));
+    serial = run.catch(() => undefined);
+    return run;
+}
+
+async function underMocks<T>(
+    opts: Omit<RunOptions, "stack" | "config" | "stackName"> & { stackName: string; config: Record<string, string> },
+    body: (failed: Promise<never>) => Promise<T>,
+): Promise<{ resources: Registered[]; value: T }> {
+    const { stackName, config } = opts;
     const resources: Registered[] = [];
     /** Parent URN by `type::name`, recorded before the mock's newResource runs (it is not told). */
     const parents = new Map<string, string>();
@@ -114,7 +155,7 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
                 // reports what a correct cluster would show for this plan.
                 state.stdout =
                     opts.stdout?.(args.name, args.inputs) ??
-                    (args.name === "check-run" ? healthyCollectorOutput(loadPlan((k) => config[k], stackName, Object.keys(config)).plan) : "");
+                    (args.name === "check-run" && config["dualstack:nodes"] ? healthyCollectorOutput(loadPlan((k) => config[k], stackName, Object.keys(config)).plan) : "");
                 state.stderr = "";
             }
             if (args.type.startsWith("random:")) state.result = `mock-${args.name}-0123456789abcdef0123456789abcdef`;
@@ -168,18 +209,13 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
     const secretKeys = Object.keys(config).filter((k) => k === "dualstack:token");
     pulumi.runtime.setAllConfig(config, secretKeys);
 
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require(path.join(ROOT, "index.ts")) as () => Promise<Record<string, unknown>>;
     // The language host reports a failed dependsOn (e.g. a refused preflight) as an unhandled
     // rejection and fails the program; do the same here instead of hanging.
     const onUnhandled = (e: unknown) => failed.reject(e);
     process.on("unhandledRejection", onUnhandled);
-    const outputs: Record<string, unknown> = {};
+    let value: T;
     try {
-        const exported = await Promise.race([program(), failed.promise]);
-        if (!opts.preview) {
-            for (const [k, v] of Object.entries(exported)) outputs[k] = await Promise.race([resolveOutput(v), failed.promise]);
-        }
+        value = await Promise.race([body(failed.promise), failed.promise]);
         await Promise.race([settings.waitForRPCs(), failed.promise]);
     } finally {
         process.removeListener("unhandledRejection", onUnhandled);
@@ -190,16 +226,7 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
         if (names.has(r.urn)) throw new Error(`duplicate resource URN ${r.urn}`);
         names.add(r.urn);
     }
-    return {
-        resources,
-        outputs,
-        byType: (type) => resources.filter((r) => r.type === type),
-        byName: (name) => {
-            const r = resources.find((x) => x.name === name);
-            if (!r) throw new Error(`no resource named ${name}; have ${resources.map((x) => x.name).join(", ")}`);
-            return r;
-        },
-    };
+    return { resources, value };
 }
 
 /** The URNs a resource waits for, directly or through its ancestors' dependencies. */

@@ -9,7 +9,7 @@ import { operatorValues } from "../../components/calico/values";
 import { familyOfCidr } from "../../components/net";
 import { loadPlan, Plan } from "../../components/plan";
 import { planOf } from "../support/configs";
-import { Registered, RunResult, runProgram, stackConfig, transitiveDeps } from "../support/program";
+import { Registered, RunResult, runProgram, runUnderMocks, stackConfig, transitiveDeps } from "../support/program";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const INSTALLATION = "kubernetes:operator.tigera.io/v1:Installation";
@@ -130,43 +130,15 @@ interface Seen {
  * cluster's "API is ready" resource, and records what the engine is asked to register.
  */
 async function runComponent(plan: Plan, preview: boolean): Promise<{ seen: Seen[]; calico: Calico; apiReadyUrn: string; providerUrn: string }> {
-    const seen: Seen[] = [];
-    await pulumi.runtime.setMocks(
-        {
-            async newResource(a) {
-                return { id: preview ? undefined : `${a.name}-id`, state: preview ? {} : a.inputs };
-            },
-            call: (a) => a.inputs,
-        },
-        "dualstack",
-        "component-test",
-        preview,
-    );
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const settings = require("@pulumi/pulumi/runtime/settings");
-    const monitor = settings.getMonitor();
-    const original = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, cb: (err: any, resp: any) => void) =>
-        original(req, (err: any, resp: any) => {
-            if (!err) {
-                seen.push({
-                    type: req.getType(),
-                    name: req.getName(),
-                    urn: resp.getUrn(),
-                    deps: req.getDependenciesList(),
-                    provider: req.getProvider(),
-                    replaceOnChanges: req.getReplaceonchangesList(),
-                });
-            }
-            cb(err, resp);
-        });
-    const apiReadyDouble = new ApiReadyDouble("api-ready-double");
-    const providerDouble = new k8s.Provider("k8s-provider-double", { kubeconfig: "double", clusterIdentifier: "double" });
-    const calico = new Calico("calico", { plan, provider: providerDouble, dependsOn: [apiReadyDouble] });
-    const urnOf = (res: pulumi.Resource) => new Promise<string>((resolve) => res.urn.apply((u) => (resolve(u), u)));
-    const [apiReadyUrn, providerUrn] = await Promise.all([urnOf(apiReadyDouble), urnOf(providerDouble), urnOf(calico.installation)]);
-    await settings.waitForRPCs();
-    return { seen, calico, apiReadyUrn, providerUrn };
+    const { resources, value } = await runUnderMocks({ stackName: "component-test", preview }, async () => {
+        const apiReadyDouble = new ApiReadyDouble("api-ready-double");
+        const providerDouble = new k8s.Provider("k8s-provider-double", { kubeconfig: "double", clusterIdentifier: "double" });
+        const calico = new Calico("calico", { plan, provider: providerDouble, dependsOn: [apiReadyDouble] });
+        const urnOf = (res: pulumi.Resource) => new Promise<string>((resolve) => res.urn.apply((u) => (resolve(u), u)));
+        const [apiReadyUrn, providerUrn] = await Promise.all([urnOf(apiReadyDouble), urnOf(providerDouble), urnOf(calico.installation)]);
+        return { calico, apiReadyUrn, providerUrn };
+    });
+    return { seen: resources.map((r) => ({ ...r, deps: r.dependencies })), ...value };
 }
 
 describe("Calico component alone (mock runtime, test doubles for the cluster)", () => {

@@ -6,7 +6,7 @@ import { Traefik } from "../../components/traefik";
 import { ipAddressPool, l2Advertisement, METALLB, metallbValues } from "../../components/traefik/metallb";
 import { expectedService, TRAEFIK, traefikValues } from "../../components/traefik/values";
 import { baseConfig, planOf } from "../support/configs";
-import { Registered, runProgram, RunResult, stackConfig, transitiveDeps } from "../support/program";
+import { Registered, runProgram, RunResult, runUnderMocks, stackConfig, transitiveDeps } from "../support/program";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const POOL = "kubernetes:metallb.io/v1beta1:IPAddressPool";
@@ -39,52 +39,20 @@ const valueOf = <T>(o: pulumi.Output<T>) => new Promise<T | undefined>((resolve)
  * and for its dependsOn, recording what the engine is asked to register.
  */
 async function runComponent(plan: Plan, preview: boolean) {
-    const seen: Seen[] = [];
-    await pulumi.runtime.setMocks(
-        {
-            async newResource(a) {
-                return { id: preview ? undefined : `${a.name}-id`, state: preview ? {} : a.inputs };
-            },
-            call: (a) => a.inputs,
-        },
-        "dualstack",
-        "traefik-component-test",
-        preview,
-    );
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const settings = require("@pulumi/pulumi/runtime/settings");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { deserializeProperties } = require("@pulumi/pulumi/runtime/rpc");
-    const monitor = settings.getMonitor();
-    const original = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, cb: (err: any, resp: any) => void) =>
-        original(req, (err: any, resp: any) => {
-            if (!err) {
-                seen.push({
-                    type: req.getType(),
-                    name: req.getName(),
-                    urn: resp.getUrn(),
-                    parent: req.getParent(),
-                    custom: req.getCustom(),
-                    inputs: deserializeProperties(req.getObject()),
-                    deps: req.getDependenciesList(),
-                    provider: req.getProvider(),
-                    deleteBeforeReplace: req.getDeletebeforereplace(),
-                });
-            }
-            cb(err, resp);
-        });
-    const networkReady = new NetworkReadyDouble("network-ready-double");
-    const provider = new k8s.Provider("k8s-provider-double", { kubeconfig: "double", clusterIdentifier: "double" });
-    const traefik = new Traefik("traefik", { plan, provider, dependsOn: [networkReady] });
-    const [networkReadyUrn, providerUrn, traefikUrn] = await Promise.all([urnOf(networkReady), urnOf(provider), urnOf(traefik), urnOf(traefik.release)]);
-    const outputs = {
-        clusterIPs: await valueOf(traefik.clusterIPs),
-        externalIPs: await valueOf(traefik.externalIPs),
-        loadBalancerAddresses: await valueOf(traefik.loadBalancerAddresses),
-    };
-    await settings.waitForRPCs();
-    return { seen, traefik, networkReadyUrn, providerUrn, traefikUrn, outputs };
+    const { resources, value } = await runUnderMocks({ stackName: "traefik-component-test", preview }, async () => {
+        const networkReady = new NetworkReadyDouble("network-ready-double");
+        const provider = new k8s.Provider("k8s-provider-double", { kubeconfig: "double", clusterIdentifier: "double" });
+        const traefik = new Traefik("traefik", { plan, provider, dependsOn: [networkReady] });
+        const [networkReadyUrn, providerUrn, traefikUrn] = await Promise.all([urnOf(networkReady), urnOf(provider), urnOf(traefik), urnOf(traefik.release)]);
+        const outputs = {
+            clusterIPs: await valueOf(traefik.clusterIPs),
+            externalIPs: await valueOf(traefik.externalIPs),
+            loadBalancerAddresses: await valueOf(traefik.loadBalancerAddresses),
+        };
+        return { traefik, networkReadyUrn, providerUrn, traefikUrn, outputs };
+    });
+    const seen: Seen[] = resources.map((r) => ({ ...r, deps: r.dependencies }));
+    return { seen, ...value };
 }
 
 function closure(seen: Seen[], r: Seen): Set<string> {
