@@ -45,6 +45,15 @@ export = async () => {
           })
         : undefined;
 
+    // What `pulumi state delete` needs when a host is gone: the resources whose delete runs on it,
+    // dependents first.
+    const onHost = (node: string): pulumi.Resource[] =>
+        [
+            ...(cluster.onNode[node] ?? []),
+            ...(hostPreps[node]?.ready ?? []),
+            ...(check && node === plan.firstControlPlane.name ? [check.run] : []),
+        ].reverse();
+
     return {
         apiServer: plan.api.url,
         kubeconfig: pulumi.secret(cluster.kubeconfig),
@@ -62,18 +71,6 @@ export = async () => {
         },
         calicoInstallation: calico ? calico.installationSpec : "managed by k0s (dualstack:network.provider=calico)",
         dualStackReport: check ? check.report : "checks disabled (dualstack:checks.enabled=false)",
-        // What `pulumi state delete` needs when a host is gone: the resources whose delete runs on it,
-        // dependents first.
-        recoveryUrns: Object.fromEntries(
-            plan.nodes.map((n) => [n.name, pulumi.all(
-                    [
-                        ...(cluster.onNode[n.name] ?? []),
-                        ...(hostPreps[n.name]?.ready ?? []),
-                        ...(check && n.name === plan.firstControlPlane.name ? [check.run] : []),
-                    ]
-                        .reverse()
-                        .map((r) => r.urn),
-                ),]),
-        ),
+        recoveryUrns: Object.fromEntries(plan.nodes.map((n) => [n.name, pulumi.all(onHost(n.name).map((r) => r.urn))])),
     };
 };
