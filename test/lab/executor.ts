@@ -6,7 +6,7 @@
 // stdin). The lab never keeps its own copy of a script: it executes exactly the registered strings.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Registered, RunOptions, RunResult } from "../support/program";
+import { unwrapSecrets, type Registered, type RunOptions, type RunResult } from "../support/program";
 import type { ExecResult, Lab, SshTarget } from "./harness";
 
 export interface ExecuteArgs {
@@ -49,16 +49,7 @@ export class RemoteCommandError extends Error {
     }
 }
 
-const SECRET_KEY = "4dabf18193072939515e22adb298388d";
-
-/** Inputs as the provider sees them: Pulumi secret envelopes ({<sig>: ..., value}) unwrapped. */
-export function unwrapSecrets<T>(v: T): T {
-    if (Array.isArray(v)) return v.map(unwrapSecrets) as T;
-    if (v === null || typeof v !== "object" || Object.getPrototypeOf(v) !== Object.prototype) return v;
-    const o = v as Record<string, unknown>;
-    if (SECRET_KEY in o && "value" in o) return unwrapSecrets(o.value) as T;
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)])) as T;
-}
+export { unwrapSecrets };
 
 function trimOne(s: string): string {
     return s.endsWith("\n") ? s.slice(0, -1) : s;

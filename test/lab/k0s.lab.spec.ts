@@ -9,7 +9,7 @@ import { renderK0sYaml } from "../../components/k0s/k0sconfig";
 import { K0S_TOKEN_FILE } from "../../components/k0s/scripts";
 import { loadPlan, Plan } from "../../components/plan";
 import { rawConfig } from "../support/configs";
-import { RunResult, runProgram } from "../support/program";
+import { RunResult, runProgram, stringLeaves, unwrapSecrets } from "../support/program";
 import { destroyRegistered, ExecuteArgs, labExecutor, runRemote, TimelineEntry } from "./executor";
 import { createLab, Lab, LabHost, leftoverNamespaces, requireLabPrerequisites } from "./harness";
 
@@ -18,7 +18,6 @@ const DOUBLE = path.join(DOUBLE_DIR, "k0s");
 // The double answers `k0s version` with this; the stack must pin the same version.
 const DOUBLE_VERSION = /^VERSION=(\S+)$/m.exec(fs.readFileSync(DOUBLE, "utf8"))![1];
 const REC = "/var/log/k0s-double";
-const SECRET_KEY = "4dabf18193072939515e22adb298388d";
 const NAMES = ["ctl1", "ctl2", "worker1", "worker2"];
 /** What the install (and the double's simulated calico-node) put on a host; destroy removes all. */
 const LEFTOVERS = [
@@ -61,19 +60,6 @@ function labConfig(lab: Lab): Record<string, string> {
         traefik: { loadBalancer: "none" },
         checks: { enabled: false },
     });
-}
-
-function plain(v: any): any {
-    if (v === null || typeof v !== "object") return v;
-    if (SECRET_KEY in v) return plain(v.value);
-    if (Array.isArray(v)) return v.map(plain);
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-}
-
-function strings(v: unknown, out: string[] = []): string[] {
-    if (typeof v === "string") out.push(v);
-    else if (v !== null && typeof v === "object") for (const x of Object.values(v as object)) strings(x, out);
-    return out;
 }
 
 async function must(h: LabHost, command: string): Promise<string> {
@@ -179,10 +165,10 @@ describe("lab: k0s dual-stack cluster, air-gapped, with a recording k0s double",
         }
         // Pulumi's side: outside the stdin of the node's own install, no registered input holds a token.
         for (const r of result.resources) {
-            const { stdin, ...rest } = plain(r.inputs);
+            const { stdin, ...rest } = unwrapSecrets(r.inputs);
             for (const t of ledger) {
-                assert.ok(!strings(rest).some((s) => s.includes(t)), `${r.name} carries a token outside stdin`);
-                if (!/^cluster-(ctl2|worker1|worker2)-install$/.test(r.name)) assert.ok(!strings(stdin).some((s) => s.includes(t)), `${r.name} got a token`);
+                assert.ok(!stringLeaves(rest).some((s) => s.includes(t)), `${r.name} carries a token outside stdin`);
+                if (!/^cluster-(ctl2|worker1|worker2)-install$/.test(r.name)) assert.ok(!stringLeaves(stdin).some((s) => s.includes(t)), `${r.name} got a token`);
             }
         }
     });
@@ -208,7 +194,7 @@ describe("lab: k0s dual-stack cluster, air-gapped, with a recording k0s double",
         const h = byNode("worker2");
         const snap = () => must(h, "find /etc/k0s /etc/systemd/system/k0sworker.service /usr/local/bin/k0s -type f -exec sha256sum {} + | sort");
         const before = await snap();
-        await runRemote(lab, inst.name, plain(inst.inputs), plain(inst.inputs).create);
+        await runRemote(lab, inst.name, unwrapSecrets(inst.inputs), unwrapSecrets(inst.inputs).create);
         assert.equal(await snap(), before);
     });
 

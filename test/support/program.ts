@@ -74,9 +74,27 @@ export function withTestKey(config: Record<string, string>): Record<string, stri
     return { ...config, "dualstack:ssh": JSON.stringify({ ...parsed, privateKeyPath: file }) };
 }
 
+const SECRET_KEY = "4dabf18193072939515e22adb298388d";
+
+/** A value with Pulumi's serialized secret wrappers replaced by their values, as the provider sees it. */
+export function unwrapSecrets<T>(v: T): T {
+    if (Array.isArray(v)) return v.map(unwrapSecrets) as T;
+    if (v === null || typeof v !== "object" || Object.getPrototypeOf(v) !== Object.prototype) return v;
+    const o = v as Record<string, unknown>;
+    if (SECRET_KEY in o && "value" in o) return unwrapSecrets(o.value) as T;
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)])) as T;
+}
+
+/** Every string anywhere inside a value (e.g. to search all registered inputs for a token). */
+export function stringLeaves(v: unknown, out: string[] = []): string[] {
+    if (typeof v === "string") out.push(v);
+    else if (v !== null && typeof v === "object") for (const x of Object.values(v as object)) stringLeaves(x, out);
+    return out;
+}
+
 function hasSecret(v: unknown): boolean {
     if (v === null || typeof v !== "object") return false;
-    if ((v as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === SECRET_SIG) return true;
+    if ((v as Record<string, unknown>)[SECRET_KEY] === SECRET_SIG) return true;
     return Object.values(v as object).some(hasSecret);
 }
 

@@ -10,7 +10,7 @@ import { drainScript } from "../../components/k0s/scripts";
 import { loadPlan, Plan } from "../../components/plan";
 import { remoteCommand } from "../../components/shell";
 import { baseConfig, ConfigInput, rawConfig } from "../support/configs";
-import { Registered, runProgram, RunResult, stackConfig, transitiveDeps } from "../support/program";
+import { Registered, runProgram, RunResult, stackConfig, stringLeaves, transitiveDeps, unwrapSecrets } from "../support/program";
 
 const K0S_TYPE = "dualstack:index:K0sCluster";
 const CMD = "command:remote:Command";
@@ -48,21 +48,6 @@ function bigConfig(overrides: ConfigInput = {}): Record<string, string> {
     return rawConfig(baseConfig({ distribution: "k0s", version: "v1.36.3+k0s.2", traefik: { loadBalancer: "none" }, nodes, ...overrides }));
 }
 
-const SECRET_KEY = "4dabf18193072939515e22adb298388d";
-/** Inputs as the provider would see them: secret wrappers removed, recursively. */
-function plain(v: any): any {
-    if (v === null || typeof v !== "object") return v;
-    if (SECRET_KEY in v) return plain(v.value);
-    if (Array.isArray(v)) return v.map(plain);
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-}
-
-function strings(v: unknown, out: string[] = []): string[] {
-    if (typeof v === "string") out.push(v);
-    else if (v !== null && typeof v === "object") for (const x of Object.values(v as object)) strings(x, out);
-    return out;
-}
-
 function k0sChildren(r: RunResult): Registered[] {
     const comp = r.byType(K0S_TYPE)[0];
     return r.resources.filter((x) => x.parent === comp.urn);
@@ -88,7 +73,7 @@ for (const sc of scenarios) {
             r = await runProgram({ config: sc.raw, stackName: sc.stack, preview: false, stdout });
         });
         const install = (n: string) => r.byName(`cluster-${n}-install`);
-        const inputs = (x: Registered) => plain(x.inputs);
+        const inputs = (x: Registered) => unwrapSecrets(x.inputs);
         const deps = (x: Registered) => transitiveDeps(r, x);
 
         it("registers one K0sCluster whose children are all named cluster-* and parented to it", () => {
@@ -159,8 +144,8 @@ for (const sc of scenarios) {
                 assert.deepEqual(inst.ignoreChanges, ["stdin"]);
                 for (const x of r.resources) {
                     const { stdin, ...rest } = inputs(x);
-                    assert.ok(!strings(rest).some((s) => s.includes(token)), `${x.name} carries ${n.name}'s token outside stdin`);
-                    if (x !== inst) assert.ok(!strings(stdin).some((s) => s.includes(token)), `${x.name} gets ${n.name}'s token`);
+                    assert.ok(!stringLeaves(rest).some((s) => s.includes(token)), `${x.name} carries ${n.name}'s token outside stdin`);
+                    if (x !== inst) assert.ok(!stringLeaves(stdin).some((s) => s.includes(token)), `${x.name} gets ${n.name}'s token`);
                 }
             }
             assert.equal(install(plan.firstControlPlane.name).inputs.stdin, undefined);
@@ -279,7 +264,7 @@ describe("k0s graph: changes (lab-k0s shape)", () => {
             assert.equal(copy.inputs.remotePath, "/var/lib/dualstack/k0s-airgap/k0s");
             // sftp does not create parents: a stage step owned by the SSH user comes first.
             assert.ok(transitiveDeps(r, copy).has(r.byName(`cluster-${n.name}-airgap-stage`).urn));
-            assert.equal(plain(copy.inputs).connection.host, n.host);
+            assert.equal(unwrapSecrets(copy.inputs).connection.host, n.host);
             assert.equal(await copy.inputs.source.path, path.join(dir, "k0s"));
             assert.deepEqual(copy.inputs.triggers, [plan.version, n.host]);
             assert.ok(transitiveDeps(r, r.byName(`cluster-${n.name}-install`)).has(copy.urn));
