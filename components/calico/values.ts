@@ -28,6 +28,7 @@
 //   release is ready (components/calico/installation.ts).
 import { stringify } from "yaml";
 import type { Plan } from "../plan";
+import { releaseArgs, type ReleaseArgs } from "../helm";
 
 export const CHART_REPO = "https://docs.tigera.io/calico/charts";
 export const OPERATOR_CHART = "tigera-operator";
@@ -82,31 +83,9 @@ export function operatorValuesYaml(plan: Plan): string {
     return stringify(operatorValues(plan), { sortMapEntries: true });
 }
 
-export interface OperatorReleaseArgs {
-    name: string;
-    chart: string;
-    version: string;
-    repositoryOpts: { repo: string };
-    namespace: string;
-    createNamespace: true;
-    values: OperatorValues;
-    timeout: number;
-    maxHistory: number;
-}
+export type OperatorReleaseArgs = ReleaseArgs<OperatorValues>;
 
 export function operatorReleaseArgs(plan: Plan): OperatorReleaseArgs {
-    return {
-        name: RELEASE_NAME,
-        chart: OPERATOR_CHART,
-        // Calico's charts are versioned like Calico itself (v3.32.1), so this pins the operator image.
-        version: plan.calico.version,
-        repositoryOpts: { repo: CHART_REPO },
-        namespace: OPERATOR_NAMESPACE,
-        createNamespace: true,
-        values: operatorValues(plan),
-        // Helm waits for the operator Deployment; a first image pull on a lab host can be slow.
-        timeout: 600,
-        // Each upgrade leaves a release Secret behind; keep a few for `helm rollback`, not all.
-        maxHistory: 5,
-    };
+    // Calico's charts are versioned like Calico itself (v3.32.1), so this pins the operator image.
+    return releaseArgs({ release: RELEASE_NAME, chart: OPERATOR_CHART, repo: CHART_REPO, namespace: OPERATOR_NAMESPACE }, plan.calico.version, operatorValues(plan));
 }

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../plan";
 import { ipAddressPool, l2Advertisement, METALLB, metallbValues } from "./metallb";
 import { ExpectedTraefikService, expectedService, TRAEFIK, traefikValues } from "./values";
+import { releaseArgs } from "../helm";
 
 export interface TraefikArgs {
     plan: Plan;
@@ -18,7 +19,6 @@ export interface TraefikArgs {
 }
 
 /** Helm waits for every object to be ready, including the LoadBalancer address: room for image pulls. */
-const HELM_TIMEOUT_SECONDS = 600;
 
 export class Traefik extends pulumi.ComponentResource {
     /** The check waits for these: the Traefik release, installed after its load balancer. */
@@ -50,20 +50,10 @@ export class Traefik extends pulumi.ComponentResource {
 
         let releaseDeps = args.dependsOn;
         if (plan.traefik.loadBalancer === "metallb") {
-            const release = new k8s.helm.v3.Release(
-                `${name}-metallb`,
-                {
-                    name: METALLB.release,
-                    chart: METALLB.chart,
-                    version: plan.metallb.chartVersion,
-                    repositoryOpts: { repo: METALLB.repo },
-                    namespace: METALLB.namespace,
-                    createNamespace: true,
-                    values: metallbValues(plan),
-                    timeout: HELM_TIMEOUT_SECONDS,
-                },
-                { ...replaceable, dependsOn: args.dependsOn },
-            );
+            const release = new k8s.helm.v3.Release(`${name}-metallb`, releaseArgs(METALLB, plan.metallb.chartVersion, metallbValues(plan)), {
+                ...replaceable,
+                dependsOn: args.dependsOn,
+            });
             // The CRDs and the validating webhook come with the release; Helm's wait makes the
             // controller (the webhook's backend) ready before these are applied.
             const pool = new k8s.apiextensions.CustomResource(`${name}-metallb-pool`, ipAddressPool(plan), { ...replaceable, dependsOn: [release] });
@@ -78,16 +68,7 @@ export class Traefik extends pulumi.ComponentResource {
 
         this.release = new k8s.helm.v3.Release(
             `${name}-release`,
-            {
-                name: TRAEFIK.release,
-                chart: TRAEFIK.chart,
-                version: plan.traefik.chartVersion,
-                repositoryOpts: { repo: TRAEFIK.repo },
-                namespace: TRAEFIK.namespace,
-                createNamespace: true,
-                values: traefikValues(plan),
-                timeout: HELM_TIMEOUT_SECONDS,
-            },
+            releaseArgs(TRAEFIK, plan.traefik.chartVersion, traefikValues(plan)),
             { ...replaceable, dependsOn: releaseDeps },
         );
         this.ready = [this.release];

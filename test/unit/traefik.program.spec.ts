@@ -102,6 +102,9 @@ describe("Traefik component alone (mock runtime, test doubles for provider and d
                 assert.equal(release.inputs.name, "traefik");
                 assert.equal(release.inputs.namespace, "traefik");
                 assert.equal(release.inputs.createNamespace, true);
+                // Bounded release history: every upgrade leaves a Secret behind otherwise.
+                assert.equal(release.inputs.maxHistory, 5);
+                assert.equal(release.inputs.timeout, 600);
                 if (metallb) {
                     const mrel = children.find((c) => c.name === "traefik-metallb")!;
                     const pool = children.find((c) => c.type === POOL)!;
@@ -113,6 +116,7 @@ describe("Traefik component alone (mock runtime, test doubles for provider and d
                     assert.deepEqual(new Set(release.deps), new Set([networkReadyUrn, pool.urn, l2.urn]));
                     assert.deepEqual(mrel.inputs.values, metallbValues(plan));
                     assert.deepEqual([mrel.inputs.chart, mrel.inputs.version, mrel.inputs.namespace, mrel.inputs.repositoryOpts?.repo], ["metallb", "0.16.1", "metallb-system", METALLB.repo]);
+                    assert.equal(mrel.inputs.maxHistory, 5);
                     assert.deepEqual(pool.inputs, JSON.parse(JSON.stringify(ipAddressPool(plan))));
                     assert.deepEqual(l2.inputs, JSON.parse(JSON.stringify(l2Advertisement(plan))));
                 } else {
