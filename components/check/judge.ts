@@ -5,6 +5,7 @@
 // crd.projectcalico.org/v1 IPPool, read defensively (a field may be missing on a broken cluster).
 import { canonicalAddress, cidrContainsAddress, familyOfAddress, familyOfCidr, Family, hostPort, prefixLength } from "../net";
 import type { Plan, PlannedNode } from "../plan";
+import { expectedPool } from "../calico/pools";
 import {
     calicoNamespace,
     CHECK_NAMESPACE,
@@ -503,7 +504,8 @@ function checkIpv6Pool(ctx: Context): CheckEntry {
         );
     }
     const v6pools = pools.filter((p) => familyOfCidr(p.spec?.cidr ?? "") === "IPv6");
-    const planned = plan.podCidrs.ipv6;
+    const expected = expectedPool(plan, "IPv6");
+    const planned = expected.cidr;
     const pool = v6pools.find((p) => p.spec?.cidr !== undefined && cidrInside(planned, p.spec.cidr) && cidrInside(p.spec.cidr, planned));
     if (v6pools.length === 0) {
         e.fail(
@@ -525,7 +527,7 @@ function checkIpv6Pool(ctx: Context): CheckEntry {
     if (pool.spec?.disabled) {
         e.fail(`the IPv6 IPPool ${name} is disabled`, "spec.disabled is true, so no pod gets an address from it", `kubectl patch ippools.crd.projectcalico.org ${name} --type merge -p '{"spec":{"disabled":false}}'`);
     }
-    const want = plan.calico.ipv6NatOutgoing;
+    const want = expected.natOutgoing;
     const got = pool.spec?.natOutgoing === true;
     if (got !== want) {
         e.fail(
@@ -877,14 +879,15 @@ function checkEgress(ctx: Context): CheckEntry {
         return e.done();
     }
     const out = egress.result.output.trim();
+    const nat = expectedPool(plan, "IPv6").natOutgoing;
     e.see(`ping -6 ${target} from the probe on ${client.name}: ${egress.result.rc === 0 ? lastLines(out, 2) : `failed (${lastLines(out, 2)})`}`);
     if (egress.result.rc !== 0) {
         e.fail(
             `the probe on ${client.name} cannot reach ${target} over IPv6 (${probeError(egress.result)})`,
-            plan.calico.ipv6NatOutgoing
+            nat
                 ? `${client.name} has no IPv6 route to ${target} (Calico requires a default IPv6 route on every host), or ${target} does not answer ping`
                 : `IPv6 NAT outgoing is off (dualstack:calico.ipv6NatOutgoing: false): replies to pod addresses in ${plan.podCidrs.ipv6} have no route back`,
-            plan.calico.ipv6NatOutgoing ? `on ${client.name}: ping -6 -c 3 ${target}; ip -6 route show default` : "set dualstack:calico.ipv6NatOutgoing: true, or route the pod CIDR to the cluster",
+            nat ? `on ${client.name}: ping -6 -c 3 ${target}; ip -6 route show default` : "set dualstack:calico.ipv6NatOutgoing: true, or route the pod CIDR to the cluster",
         );
     }
     return e.done();

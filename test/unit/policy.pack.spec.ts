@@ -12,8 +12,9 @@ import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { calicoSchema } from "../../components/config";
 import { dualstackPolicies, ruleConfig } from "../../policy/policies";
-import { ResourceData, RULES } from "../../policy/rules";
+import { DEFAULT_CONFIG, ResourceData, RULES } from "../../policy/rules";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PACK = path.join(ROOT, "policy");
@@ -38,6 +39,8 @@ function fakeArgs(r: ResourceData, config: object = {}): ResourceValidationArgs 
     return double as unknown as ResourceValidationArgs;
 }
 
+const ps = dualstackPolicies;
+
 function run(r: ResourceData, config: object = {}): Record<string, string[]> {
     const out: Record<string, string[]> = {};
     for (const p of dualstackPolicies()) {
@@ -56,6 +59,14 @@ describe("policy pack: CrossGuard adapter", () => {
         for (const p of ps) assert.equal(p.enforcementLevel, "mandatory");
         assert.deepEqual(ps.filter((p) => p.configSchema).map((p) => p.name), ["calico-ipv6-nat-outgoing"]);
         assert.equal(ps.find((p) => p.configSchema)!.configSchema!.properties.ipv6NatOutgoing.default, true);
+    });
+
+    it("defaults to what the stack config defaults to: a stack without calico.ipv6NatOutgoing passes the pack without pack config", () => {
+        // The pack cannot read the stack's config, so its default must be the config schema's.
+        const stackDefault = calicoSchema.parse({}).ipv6NatOutgoing;
+        assert.equal(DEFAULT_CONFIG.ipv6NatOutgoing, stackDefault);
+        assert.equal(ps().find((p) => p.configSchema)!.configSchema!.properties.ipv6NatOutgoing.default, stackDefault);
+        assert.deepEqual(ruleConfig({ getConfig: <T extends object>() => ({}) as T }), { ipv6NatOutgoing: stackDefault });
     });
 
     it("reports a rule's violations through reportViolation, passing resource options on", () => {
