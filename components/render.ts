@@ -5,16 +5,20 @@ import type { Artifact } from "./artifacts";
 import { expectedPool } from "./calico/pools";
 import { artifacts as calicoArtifacts } from "./calico/render";
 import { artifacts as checkArtifacts } from "./check/render";
+import type { DistributionName } from "./distributions";
 import { artifacts as hostPrepArtifacts } from "./hostprep/render";
 import { artifacts as k0sArtifacts } from "./k0s/render";
 import { artifacts as k3sArtifacts } from "./k3s/render";
 import type { Plan } from "./plan";
 import { artifacts as traefikArtifacts } from "./traefik/render";
 
+/** Each distribution's cluster artifacts (its steps and files). */
+const CLUSTER_ARTIFACTS: Record<DistributionName, (plan: Plan) => Artifact[]> = { k3s: k3sArtifacts, k0s: k0sArtifacts };
+
 export function renderArtifacts(plan: Plan): Artifact[] {
     const all = [
         ...(plan.hostPrep.enabled ? hostPrepArtifacts(plan) : []),
-        ...(plan.distribution === "k3s" ? k3sArtifacts(plan) : k0sArtifacts(plan)),
+        ...CLUSTER_ARTIFACTS[plan.distribution](plan),
         ...(plan.calico.managedBy === "operator" ? calicoArtifacts(plan) : []),
         ...traefikArtifacts(plan),
         ...(plan.checks.enabled ? checkArtifacts(plan) : []),

@@ -7,6 +7,7 @@
 // A.6, B.2): IPv6 NAT outgoing defaults to Disabled, and without nodeAddressAutodetectionV6 the
 // operator renders calico-node with IP6=none and FELIX_IPV6SUPPORT=false.
 import { stringify } from "yaml";
+import { profileOf } from "../distributions";
 import type { Plan } from "../plan";
 import { Encapsulation, expectedPools, POOL_NAMES } from "./pools";
 
@@ -76,9 +77,8 @@ export function installationSpec(plan: Plan): InstallationSpec {
         cni: { type: "Calico", ipam: { type: "Calico" } },
         calicoNetwork: {
             bgp: plan.calico.bgp,
-            // k3s docs, "Custom CNI": Calico must allow IP forwarding in containers; ServiceLB's
-            // svclb pods forward traffic inside their own network namespace. k0s has no ServiceLB.
-            containerIPForwarding: plan.distribution === "k3s" ? "Enabled" : "Disabled",
+            // On where the distribution's pods forward traffic themselves (k3s' ServiceLB; the profile says why).
+            containerIPForwarding: profileOf(plan).containerIPForwarding,
             ipPools: ipPools(plan),
             // cidr= methods for both families (never first-found, domain facts A.1-A.3), from the
             // node networks host preparation guarantees an address in.

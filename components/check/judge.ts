@@ -4,6 +4,7 @@
 // Object shapes: Kubernetes core/v1 Node, Pod, Service, Event and Calico's
 // crd.projectcalico.org/v1 IPPool, read defensively (a field may be missing on a broken cluster).
 import { canonicalAddress, cidrContainsAddress, familyOfAddress, familyOfCidr, Family, hostPort, prefixLength } from "../net";
+import { profileOf } from "../distributions";
 import type { Plan, PlannedNode } from "../plan";
 import { expectedPool } from "../calico/pools";
 import {
@@ -260,8 +261,7 @@ function waitingReason(pod: K8sPod): string {
 }
 
 function serviceUnit(plan: Plan, node: PlannedNode): string {
-    if (plan.distribution === "k3s") return node.role === "control-plane" ? "k3s" : "k3s-agent";
-    return node.role === "control-plane" ? "k0scontroller" : "k0sworker";
+    return profileOf(plan).serviceUnits[node.role];
 }
 
 function family(plan: Plan, fam: Family): { cidr: string; node: (n: PlannedNode) => string } {
@@ -365,11 +365,7 @@ function checkNodes(ctx: Context): CheckEntry {
         for (const fam of ["IPv4", "IPv6"] as Family[]) {
             const want = family(plan, fam).node(n);
             const got = byFam(fam);
-            const nodeIp = `node-ip ${n.nodeIps.join(",")}`;
-            const restart =
-                plan.distribution === "k3s"
-                    ? `/etc/rancher/k3s/config.yaml on ${n.name} must say ${nodeIp} (the plan writes it; run pulumi up again), and ${want} must be on ${n.interface} before ${unit} starts; then systemctl restart ${unit}`
-                    : `the k0s ${n.role === "control-plane" ? "controller" : "worker"} on ${n.name} must run with --kubelet-extra-args=--node-ip=${n.nodeIps.join(",")} (the plan sets it), and ${want} must be on ${n.interface} before ${unit} starts; then systemctl restart ${unit}`;
+            const restart = `${profileOf(plan).nodeIpSetting(n)}, and ${want} must be on ${n.interface} before ${unit} starts; then systemctl restart ${unit}`;
             if (got.length === 0) {
                 e.fail(
                     `node ${n.name} has no ${fam} InternalIP (addresses: ${arr(node.status?.addresses).map((a) => `${a.type} ${a.address}`).join(", ") || "none"})`,

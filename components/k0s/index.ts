@@ -13,6 +13,7 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { clusterIdentifier, type Cluster, type ClusterArgs } from "../cluster";
+import { k0s, K0S_AIRGAP_BINARY } from "../distributions/k0s";
 import { rewriteKubeconfigServer } from "../kube";
 import type { PlannedNode } from "../plan";
 import { remoteCommand } from "../shell";
@@ -45,14 +46,14 @@ export interface K0sNodeSteps {
 }
 
 /** Name of the airgap binary inside `install.airgapDir`. */
-export const AIRGAP_BINARY_NAME = "k0s";
+export const AIRGAP_BINARY_NAME = K0S_AIRGAP_BINARY;
 
 export class K0sCluster extends pulumi.ComponentResource implements Cluster {
     readonly kubeconfig: pulumi.Output<string>;
     readonly provider: k8s.Provider;
     readonly apiReady: pulumi.Resource[];
     readonly nodesJoined: pulumi.Resource[];
-    readonly kubectl = "k0s kubectl";
+    readonly kubectl = k0s.kubectl;
     readonly steps: Record<string, K0sNodeSteps> = {};
     readonly onNode: Record<string, pulumi.Resource[]> = {};
 

@@ -28,7 +28,6 @@ function stepScript(node: PlannedNode, step: string, phase: "create" | "update" 
 }
 
 export function artifacts(plan: Plan): Artifact[] {
-    if (plan.distribution !== "k0s") return [];
     const first = plan.firstControlPlane;
     const out: Artifact[] = [];
     for (const node of plan.nodes) {

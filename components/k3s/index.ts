@@ -27,6 +27,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { clusterIdentifier, type Cluster, type ClusterArgs } from "../cluster";
 import type { Connection } from "../connection";
+import { k3s } from "../distributions/k3s";
 import { remoteCommand } from "../shell";
 import { rewriteKubeconfigServer } from "../kube";
 import { AIRGAP_FILES, AIRGAP_IMAGES, K3S_PATHS } from "./scripts";
@@ -49,7 +50,7 @@ export class K3sCluster extends pulumi.ComponentResource implements Cluster {
     readonly provider: k8s.Provider;
     readonly apiReady: pulumi.Resource[] = [];
     readonly nodesJoined: pulumi.Resource[] = [];
-    readonly kubectl = "k3s kubectl";
+    readonly kubectl = k3s.kubectl;
     readonly onNode: Record<string, pulumi.Resource[]> = {};
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -1,7 +1,8 @@
 // Calico: a pinned release, pool encapsulations that fit the mode and the IPv6 pool, block sizes that
-// fit the pod CIDRs, and who deploys it (the Tigera operator, or k0s itself).
+// fit the pod CIDRs, and who deploys it (the Tigera operator, or the distribution itself).
 import { NAMESPACE, StackConfig } from "../../config";
 import { prefixLength } from "../../net";
+import { profileOf } from "../../distributions";
 import type { Problems } from "../../problems";
 import type { Plan } from "../types";
 import type { CidrPair } from "./networks";
@@ -23,13 +24,14 @@ export function checkCalico(cfg: StackConfig, pods: CidrPair, p: Problems): Cali
     };
     checkEncapsulation(cfg, enc, calTag, p);
     checkBlockSizes(cfg, pods, p);
-    const managedBy: "operator" | "k0s" = cfg.distribution === "k0s" && net.provider === "calico" ? "k0s" : "operator";
+    const profile = profileOf(cfg.distribution);
+    const managedBy = profile.calicoManager !== undefined && net.provider === "calico" ? profile.calicoManager : "operator";
     if (calTag && managedBy === "operator" && Number(calTag[1]) < 23) {
         p.error(`${NAMESPACE}:calico.version`, cal.version, "the tigera-operator Helm chart installs into the tigera-operator namespace only from Calico v3.23 (older charts create that namespace themselves and must be released into default)", "use calico.version v3.23.0 or newer (v3.32.1 is tested)");
     }
-    if (cfg.distribution === "k3s" && net.provider !== "calico") {
-        // `custom` is a k0s notion; on k3s the operator always manages Calico.
-        p.error(`${NAMESPACE}:network.provider`, net.provider, "only applies to k0s (k3s always gets Calico through the Tigera operator)", "remove network.provider");
+    if (profile.calicoManager === undefined && net.provider !== "calico") {
+        // `custom` is a k0s notion; elsewhere the operator always manages Calico.
+        p.error(`${NAMESPACE}:network.provider`, net.provider, `only applies to k0s (${profile.name} always gets Calico through the Tigera operator)`, "remove network.provider");
     }
     if (managedBy === "k0s" && cal.mode !== "bird") {
         p.error(`${NAMESPACE}:calico.mode`, cal.mode, "k0s refuses dual-stack Calico in any mode but bird (`dual-stack for calico is only supported for mode bird`)", "use mode bird, or network.provider custom to run Calico through the operator");

@@ -1,7 +1,8 @@
-// Install source, extra component arguments, token expiry, kube-proxy mode, k0s' node roles and the
-// dual-stack check's settings.
+// Install source, extra component arguments, token expiry, kube-proxy mode, the distribution's own
+// rules (its profile's checkConfig) and the dual-stack check's settings.
 import { NAMESPACE, StackConfig } from "../../config";
 import { familyOfAddress } from "../../net";
+import { profileOf } from "../../distributions";
 import type { Problems } from "../../problems";
 import type { Plan } from "../types";
 
@@ -34,19 +35,7 @@ export function checkCluster(cfg: StackConfig, kube: Plan["kubernetes"] | undefi
     if (cfg.cluster.kubeProxyMode === "nftables" && kube && kube.minor < 31) {
         p.error(`${NAMESPACE}:cluster.kubeProxyMode`, "nftables", "kube-proxy's nftables mode is beta only from Kubernetes 1.31", "use iptables or ipvs, or a newer version");
     }
-    if (cfg.distribution === "k0s") {
-        // k0s controllers without --enable-worker run no kubelet, so they are not Kubernetes nodes.
-        const workers = cfg.nodes.filter((n) => n.role === "worker").length;
-        if (!cfg.cluster.controllersRunWorkloads && workers === 0 && cfg.nodes.length > 1) {
-            p.error(`${NAMESPACE}:cluster.controllersRunWorkloads`, false, "with k0s, controllers that do not run workloads are not Kubernetes nodes, and this stack has no workers: nothing could run pods", "set it to true or add worker nodes");
-        }
-        if (!cfg.cluster.controllersRunWorkloads && cfg.nodes.length === 1) {
-            p.warn(`${NAMESPACE}:cluster.controllersRunWorkloads`, false, "a one-node k0s stack is installed with --single, which always runs pods", "remove the setting");
-        }
-        if (cfg.token !== undefined) {
-            p.warn(`${NAMESPACE}:token`, "(secret)", "is ignored with k0s, which joins every node with its own short-lived token", "remove it");
-        }
-    }
+    profileOf(cfg.distribution).checkConfig?.(cfg, p);
     if (!IMAGE_REF.test(cfg.checks.probeImage)) {
         p.error(`${NAMESPACE}:checks.probeImage`, cfg.checks.probeImage, "is not an image reference", "use e.g. busybox:1.37.0");
     }

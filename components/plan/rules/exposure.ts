@@ -2,6 +2,7 @@
 // addresses of both families (a RequireDualStack Service needs both) outside the cluster's networks.
 import { NAMESPACE, StackConfig } from "../../config";
 import { addressAt, canonicalAddress, canonicalCidr, cidrContainsAddress, cidrsOverlap, Family, familyOfAddress, familyOfCidr, hostOffset, isAlignedCidr } from "../../net";
+import { profileOf } from "../../distributions";
 import type { Problems } from "../../problems";
 import { SEMVER } from "../formats";
 import type { Plan } from "../types";
@@ -11,7 +12,8 @@ type LoadBalancer = Plan["traefik"]["loadBalancer"];
 
 export function checkExposure(cfg: StackConfig, pods: CidrPair, svcs: CidrPair, p: Problems): LoadBalancer {
     const tr = cfg.traefik;
-    const lb = tr.loadBalancer ?? (cfg.distribution === "k3s" ? "servicelb" : "none");
+    const profile = profileOf(cfg.distribution);
+    const lb = tr.loadBalancer ?? profile.defaultLoadBalancer;
     if (!SEMVER.test(tr.chartVersion)) {
         p.error(`${NAMESPACE}:traefik.chartVersion`, tr.chartVersion, "is not an exact chart version", "use e.g. 41.3.0");
     } else if (Number(tr.chartVersion.split(".")[0]) < 40) {
@@ -19,8 +21,8 @@ export function checkExposure(cfg: StackConfig, pods: CidrPair, svcs: CidrPair, 
         // layouts doubles the chances of the silent IPv4-only Service this project exists to prevent.
         p.error(`${NAMESPACE}:traefik.chartVersion`, tr.chartVersion, "Traefik charts below 40.0.0 use a different Service layout and are not supported", "use chart 40.0.0 or newer, e.g. 41.3.0");
     }
-    if (lb === "servicelb" && cfg.distribution !== "k3s") {
-        p.error(`${NAMESPACE}:traefik.loadBalancer`, lb, "ServiceLB is part of k3s; k0s has no built-in load balancer", "use metallb, externalIPs or none");
+    if (lb === "servicelb" && profile.builtInLoadBalancer !== "servicelb") {
+        p.error(`${NAMESPACE}:traefik.loadBalancer`, lb, `ServiceLB is part of k3s; ${profile.name} has no built-in load balancer`, "use metallb, externalIPs or none");
     }
     if (lb === "externalIPs") {
         const fams = checkPair(`${NAMESPACE}:traefik.externalIPs`, tr.externalIPs, "one IPv4 and one IPv6 address", false, p);

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { NAMESPACE, NodeConfig, StackConfig } from "../../config";
 import { addressAt, canonicalAddress, canonicalCidr, cidrContainsAddress, familyOfAddress, hostOffset, isGoGlobalUnicastV6, prefixLength } from "../../net";
+import { profileOf } from "../../distributions";
 import type { Problems } from "../../problems";
 import { DNS_NAME, HOST_KEY } from "../formats";
 import type { Networks } from "./networks";
@@ -47,7 +48,7 @@ export function deriveIpv6Addresses(prefix: string, names: string[], taken: stri
     return out;
 }
 
-/** Every node's addresses (given or derived); the control-plane count is checked against the profile later. */
+/** Every node's addresses (given or derived), and a control plane that fits the distribution. */
 export function checkNodes(cfg: StackConfig, nets: Networks, p: Problems): NodeAddrs[] {
     const names = new Map<string, number>();
     const addrs: NodeAddrs[] = cfg.nodes.map(() => ({}));
@@ -70,10 +71,11 @@ export function checkNodes(cfg: StackConfig, nets: Networks, p: Problems): NodeA
         });
     }
     const cps = cfg.nodes.filter((n) => n.role === "control-plane");
+    const warning = profileOf(cfg.distribution).twoControlPlanesWarning;
     if (cps.length === 0) {
         p.error(`${NAMESPACE}:nodes`, cfg.nodes.map((n) => n.name), "has no control-plane node", "give at least one node role: control-plane");
-    } else if (cfg.distribution === "k3s" && cps.length === 2) {
-        p.warn(`${NAMESPACE}:nodes`, cps.map((n) => n.name), "two k3s servers give no more fault tolerance than one (etcd needs a majority)", "use one or three control-plane nodes");
+    } else if (warning !== undefined && cps.length === 2) {
+        p.warn(`${NAMESPACE}:nodes`, cps.map((n) => n.name), warning, "use one or three control-plane nodes");
     }
     return addrs;
 }
