@@ -1,56 +1,10 @@
-// The K0sCluster's artifacts: each controller's /etc/k0s/k0s.yaml and every step script, from
-// the same pure functions the component registers (a test proves they are equal).
+// The K0sCluster's artifacts: each controller's /etc/k0s/k0s.yaml (the config step's stdin) and
+// every step script, from the same k0sSteps the component registers.
 import type { Artifact } from "../artifacts";
-import type { Plan, PlannedNode } from "../plan";
-import { k0sYamlSha256, K0S_CONFIG_PATH, renderK0sYaml, runsKubelet } from "./k0sconfig";
-import {
-    airgapStageCreateScript,
-    airgapStageDeleteScript,
-    configRemoveScript,
-    configWriteScript,
-    drainScript,
-    installScript,
-    isFirstController,
-    joinsWithToken,
-    joinWaitScript,
-    kubeconfigScript,
-    resetScript,
-    tokenCreateScript,
-    upgradeScript,
-} from "./scripts";
-
-function nodeFile(node: PlannedNode, absPath: string, content: string): Artifact {
-    return { path: `nodes/${node.name}/${absPath.replace(/^\/+/, "")}`, content };
-}
-
-function stepScript(node: PlannedNode, step: string, phase: "create" | "update" | "delete", content: string): Artifact {
-    return { path: `nodes/${node.name}/scripts/k0s-${step}-${phase}.sh`, content };
-}
+import type { Plan } from "../plan";
+import { stepArtifacts } from "../steps";
+import { k0sSteps } from "./steps";
 
 export function artifacts(plan: Plan): Artifact[] {
-    const first = plan.firstControlPlane;
-    const out: Artifact[] = [];
-    for (const node of plan.nodes) {
-        const sha = node.role === "control-plane" ? k0sYamlSha256(plan, node) : undefined;
-        if (node.role === "control-plane") {
-            out.push(nodeFile(node, K0S_CONFIG_PATH, renderK0sYaml(plan, node)));
-            out.push(stepScript(node, "config", "create", configWriteScript()));
-            out.push(stepScript(node, "config", "delete", configRemoveScript()));
-        }
-        if (plan.install.source === "airgap") {
-            out.push(stepScript(node, "airgap-stage", "create", airgapStageCreateScript(plan)));
-            out.push(stepScript(node, "airgap-stage", "delete", airgapStageDeleteScript()));
-        }
-        out.push(stepScript(node, "install", "create", installScript(plan, node, sha)));
-        out.push(stepScript(node, "install", "update", upgradeScript(plan, node, sha)));
-        out.push(stepScript(node, "install", "delete", resetScript(plan, node)));
-        // Steps that run on the first controller on behalf of another node live with the first.
-        if (joinsWithToken(plan, node)) out.push(stepScript(first, `token-${node.name}`, "create", tokenCreateScript(plan, node)));
-        if (runsKubelet(plan, node)) {
-            out.push(stepScript(first, `joined-${node.name}`, "create", joinWaitScript(plan, node)));
-            if (!isFirstController(plan, node)) out.push(stepScript(first, `joined-${node.name}`, "delete", drainScript(plan, node)));
-        }
-    }
-    out.push(stepScript(first, "kubeconfig", "create", kubeconfigScript()));
-    return out;
+    return stepArtifacts(k0sSteps(plan).steps);
 }
