@@ -1,4 +1,4 @@
-// dualstack: bare Linux hosts -> dual-stack Kubernetes (k3s or k0s), Calico, Traefik, and proof.
+// dualstack: bare Linux hosts -> dual-stack Kubernetes (k3s, k0s or kubeadm), Calico, Traefik, and proof.
 // Thin wiring only: the plan and every rendered artifact come from pure functions in components/.
 import * as pulumi from "@pulumi/pulumi";
 import { Calico } from "./components/calico";
@@ -9,11 +9,12 @@ import type { DistributionName } from "./components/distributions";
 import { HostPrep } from "./components/hostprep";
 import { K0sCluster } from "./components/k0s";
 import { K3sCluster } from "./components/k3s";
+import { KubeadmCluster } from "./components/kubeadm";
 import { readStack } from "./components/stack";
 import { Traefik } from "./components/traefik";
 
 /** The cluster component of each distribution (components/distributions has their profiles). */
-const CLUSTERS: Record<DistributionName, new (name: string, args: ClusterArgs) => Cluster & pulumi.ComponentResource> = { k3s: K3sCluster, k0s: K0sCluster };
+const CLUSTERS: Record<DistributionName, new (name: string, args: ClusterArgs) => Cluster & pulumi.ComponentResource> = { k3s: K3sCluster, k0s: K0sCluster, kubeadm: KubeadmCluster };
 
 export = async () => {
     // Validation throws before any resource is registered, listing every problem at once.

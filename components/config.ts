@@ -120,7 +120,7 @@ export const checksSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-    distribution: z.enum(["k3s", "k0s"]),
+    distribution: z.enum(["k3s", "k0s", "kubeadm"]),
     version: safeString,
     ssh: sshSchema,
     nodes: z.array(nodeSchema).min(1),

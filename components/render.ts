@@ -9,11 +9,12 @@ import type { DistributionName } from "./distributions";
 import { artifacts as hostPrepArtifacts } from "./hostprep/render";
 import { artifacts as k0sArtifacts } from "./k0s/render";
 import { artifacts as k3sArtifacts } from "./k3s/render";
+import { artifacts as kubeadmArtifacts } from "./kubeadm/render";
 import type { Plan } from "./plan";
 import { artifacts as traefikArtifacts } from "./traefik/render";
 
 /** Each distribution's cluster artifacts (its steps and files). */
-const CLUSTER_ARTIFACTS: Record<DistributionName, (plan: Plan) => Artifact[]> = { k3s: k3sArtifacts, k0s: k0sArtifacts };
+const CLUSTER_ARTIFACTS: Record<DistributionName, (plan: Plan) => Artifact[]> = { k3s: k3sArtifacts, k0s: k0sArtifacts, kubeadm: kubeadmArtifacts };
 
 export function renderArtifacts(plan: Plan): Artifact[] {
     const all = [

@@ -3,11 +3,12 @@
 import type { Plan } from "../plan/types";
 import { k0s } from "./k0s";
 import { k3s } from "./k3s";
+import { kubeadm } from "./kubeadm";
 import type { DistributionName, DistributionProfile } from "./profile";
 
 export type { DistributionName, DistributionProfile } from "./profile";
 
-export const PROFILES: Record<DistributionName, DistributionProfile> = { k3s, k0s };
+export const PROFILES: Record<DistributionName, DistributionProfile> = { k3s, k0s, kubeadm };
 
 export function profileOf(planOrName: Pick<Plan, "distribution"> | DistributionName): DistributionProfile {
     return PROFILES[typeof planOrName === "string" ? planOrName : planOrName.distribution];

@@ -41,6 +41,8 @@ export interface HostFacts {
     /** What an earlier ipv6 step recorded on the host: "yes" (it added the address), "no", or "" (nothing). */
     recorded: string;
     sysctl: { ipv4Forward: string; ipv6Forwarding: string; ipv6AcceptRa: string };
+    /** Whether the ip_vs kernel module is loaded, built in or loadable; undefined when not reported. */
+    ipvsModule?: boolean;
     /** In kernel ifindex order (`ip -j addr`), as Go's net.Interfaces returns them. */
     interfaces: HostInterface[];
     ipv6DefaultRoutes: { dev: string; gateway?: string }[];
@@ -101,6 +103,7 @@ export function parseFacts(stdout: string): HostFacts {
             ipv6Forwarding: String(doc.ipv6Forwarding ?? "").trim(),
             ipv6AcceptRa: String(doc.ipv6AcceptRa ?? "").trim(),
         },
+        ...(doc.ipvsModule === "yes" || doc.ipvsModule === "no" ? { ipvsModule: doc.ipvsModule === "yes" } : {}),
         interfaces,
         ipv6DefaultRoutes: routes
             .filter((r: any) => r && r.dst === "default")

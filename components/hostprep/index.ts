@@ -27,6 +27,11 @@ export function checkHostFacts(plan: Plan, node: PlannedNode, stdout: string): H
     const facts = parseFacts(stdout);
     const r = preflight({ host: node.host, node, facts: withPlannedAddress(facts, node), method: plan.autodetection.ipv6Method });
     if (!r.ok) throw new Error(`dualstack preflight: ${r.message}`);
+    if (plan.cluster.kubeProxyMode === "ipvs" && facts.ipvsModule === false) {
+        throw new Error(
+            `dualstack preflight: dualstack:cluster.kubeProxyMode = "ipvs": ${node.name} (${node.host}) has no ip_vs kernel module (not loaded, not built in, modinfo does not find it), so kube-proxy cannot run in ipvs mode. Fix: install the kernel's extra modules (e.g. linux-modules-extra-$(uname -r)) or use nftables or iptables.`,
+        );
+    }
     return facts;
 }
 

@@ -9,8 +9,8 @@ import { q, script } from "../shell";
 
 export const STATE_DIR = "/var/lib/dualstack";
 export const SYSCTL_FILE = "/etc/sysctl.d/90-dualstack.conf";
-/** Units that must find the address in place when they start (k3s/k0s install them). */
-export const CLUSTER_UNITS = Object.values(PROFILES).flatMap((p) => [p.serviceUnits["control-plane"], p.serviceUnits.worker].map((u) => `${u}.service`));
+/** Units that must find the address in place when they start (k3s/k0s install them, kubeadm hosts get kubelet). */
+export const CLUSTER_UNITS = [...new Set(Object.values(PROFILES).flatMap((p) => [p.serviceUnits["control-plane"], p.serviceUnits.worker].map((u) => `${u}.service`)))];
 
 export type Persistence = "netplan" | "networkmanager" | "ifupdown" | "systemd" | "none";
 export const PERSISTENCE_KINDS: Persistence[] = ["netplan", "networkmanager", "ifupdown", "systemd", "none"];
@@ -247,6 +247,8 @@ export function factsScript(node: PlannedNode): string {
         '  echo "ipv4Forward=$(rd /proc/sys/net/ipv4/ip_forward)"',
         '  echo "ipv6Forwarding=$(rd /proc/sys/net/ipv6/conf/all/forwarding)"',
         '  echo "ipv6AcceptRa=$(rd "/proc/sys/net/ipv6/conf/$iface/accept_ra")"',
+        // kube-proxy's ipvs mode needs the ip_vs module: loaded, built in, or loadable (modinfo).
+        '  if [ -d /sys/module/ip_vs ] || { command -v modinfo >/dev/null 2>&1 && modinfo ip_vs >/dev/null 2>&1; }; then echo ipvsModule=yes; else echo ipvsModule=no; fi',
         "} | sed -e 's/^ID=/osId=/' -e 's/^VERSION_ID=/osVersionId=/' -e 's/^PRETTY_NAME=/osPrettyName=/' \\",
         `  -e "s/^\\([A-Za-z0-9_]*\\)=[\\"']\\(.*\\)[\\"']\$/\\1=\\2/" -e 's/[[:cntrl:]]//g' \\`,
         String.raw`  -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^\([A-Za-z0-9_]*\)=\(.*\)$/"\1":"\2",/'`,

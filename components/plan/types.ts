@@ -45,7 +45,7 @@ export interface Capacity {
 
 export interface Plan {
     stackName: string;
-    distribution: "k3s" | "k0s";
+    distribution: StackConfig["distribution"];
     version: string;
     kubernetes: { major: number; minor: number; patch: number };
     primaryFamily: Family;

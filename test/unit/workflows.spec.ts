@@ -80,7 +80,7 @@ describe("workflows: preview.yml", () => {
 
     it("previews every shipped stack", () => {
         assert.deepEqual([...job.strategy!.matrix.stack].sort(), STACKS);
-        assert.deepEqual(STACKS, ["lab-k0s", "lab-k3s"]);
+        assert.deepEqual(STACKS, ["lab-k0s", "lab-k3s", "lab-kubeadm"]);
     });
 
     it("checkout, Node 20 with the npm cache, npm ci, then pulumi preview with a diff comment and no refresh", () => {
