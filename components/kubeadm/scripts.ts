@@ -103,6 +103,8 @@ function recordOnceLines(key: string, compute: string): string[] {
 /** Writes `content` to `path` only when it differs (a second run changes nothing, not even mtime). */
 function putFileLines(path: string, content: string, mode = "0644"): string[] {
     return [
+        // A unit file's `$VARS` are for systemd, not for this shell.
+        ...(content.includes("$") ? ["# shellcheck disable=SC2016"] : []),
         `want=${q(content)}`,
         `if [ ! -f ${q(path)} ] || [ "$(cat ${q(path)})" != "$want" ]; then`,
         `    mkdir -p ${q(path.slice(0, path.lastIndexOf("/")))}`,
@@ -337,11 +339,11 @@ export function kubeletDropIn(): string {
  * root-only temporary file whose path ends up in $filled. awk reads the values from the file, so no
  * secret is ever in an argument list; a placeholder left unfilled stops the script.
  */
-export function fillSecretsLines(secretsFile: string): string[] {
+export function fillSecretsLines(secretsFile: string, configFile = KUBEADM_CONFIG_PATH, tmpDir = KUBEADM_STATE_DIR): string[] {
     return [
-        `filled=$(umask 077 && mktemp ${q(`${KUBEADM_STATE_DIR}/kubeadm.XXXXXX`)})`,
+        `filled=$(umask 077 && mktemp ${q(`${tmpDir}/kubeadm.XXXXXX`)})`,
         "trap 'rm -f \"$filled\"' EXIT",
-        `awk -v secrets=${q(secretsFile)} 'BEGIN { while ((getline line < secrets) > 0) { i = index(line, "="); if (i > 1) v[substr(line, 1, i - 1)] = substr(line, i + 1) } } { for (k in v) gsub("@@" k "@@", v[k]); print }' ${q(KUBEADM_CONFIG_PATH)} > "$filled"`,
+        `awk -v secrets=${q(secretsFile)} 'BEGIN { while ((getline line < secrets) > 0) { i = index(line, "="); if (i > 1) v[substr(line, 1, i - 1)] = substr(line, i + 1) } } { for (k in v) gsub("@@" k "@@", v[k]); print }' ${q(configFile)} > "$filled"`,
         `if grep -q -E ${q(`@@(${SECRET_PLACEHOLDERS.join("|")})@@`)} "$filled"; then`,
         `    echo ${q(`dualstack: ${secretsFile} lacks a value the kubeadm config needs`)} >&2`,
         "    exit 1",
@@ -438,7 +440,7 @@ export function tokenScript(plan: Plan, node: PlannedNode): string {
 export function upgradeScript(plan: Plan, node: PlannedNode): string {
     const first = isFirstControlPlane(plan, node);
     return script(
-        `# Upgrade ${node.name} to ${plan.version}: kubeadm, then ${first ? "kubeadm upgrade apply" : "kubeadm upgrade node"}, then the kubelet.`,
+        `# Upgrade ${node.name} to ${plan.version}: the kubeadm binary first, then ${first ? "the cluster (upgrade apply)" : "this node (upgrade node)"}, the kubelet last.`,
         kubeadmOnlyLines(plan),
         first ? `kubeadm upgrade apply ${q(plan.version)} --yes` : "kubeadm upgrade node",
         packagesLines(plan),
