@@ -29,6 +29,7 @@ import {
 } from "./net";
 import { ConfigError, Problem, Problems } from "./problems";
 import { byCodePoint } from "./order";
+import { BgpPlan, bgpRule } from "./calico/bgp-rules";
 
 export type Role = "control-plane" | "worker";
 
@@ -120,12 +121,14 @@ export interface Plan {
         };
     };
     network: { provider: "calico" | "custom" };
-    calico: StackConfig["calico"] & {
+    calico: Omit<StackConfig["calico"], "bgp"> & {
         encapsulation: { ipv4: string; ipv6: string };
         /** Who deploys Calico: the Tigera operator (our Calico component) or k0s itself. */
         managedBy: "operator" | "k0s";
         bgp: "Enabled" | "Disabled";
     };
+    /** Peering with the upstream router (dualstack:calico.bgp), without passwords. */
+    bgp?: BgpPlan;
     traefik: StackConfig["traefik"] & { loadBalancer: "servicelb" | "metallb" | "externalIPs" | "none" };
     metallb: StackConfig["metallb"];
     install: StackConfig["install"];
@@ -665,6 +668,8 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
         p.error(`${NAMESPACE}:checks.egressTarget`, cfg.checks.egressTarget, "must be an IPv6 address (it proves IPv6 NAT outgoing)", "give an IPv6 address outside the cluster, e.g. your router's");
     }
 
+    const bgp = bgpRule({ calico: cal, serviceCidrs: svcs, podCidrIpv6: pods.ipv6, loadBalancer: lb, metallbAddresses: mlb.addresses, externalIPs: tr.externalIPs, nodeAddresses: addrs.flatMap((a) => [a.ipv4, a.ipv6].filter((x): x is string => !!x)), nodeCount: cfg.nodes.length }, p);
+
     if (p.errors.length > start || !kube || !pods.ipv4 || !pods.ipv6 || !svcs.ipv4 || !svcs.ipv6) return undefined;
 
     // --- Assemble ---------------------------------------------------------------------------
@@ -755,6 +760,7 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
             managedBy,
             bgp: enc.ipv4 === "None" || enc.ipv6 === "None" || enc.ipv4.startsWith("IPIP") || cal.mode === "bird" ? "Enabled" : "Disabled",
         },
+        ...(bgp ? { bgp } : {}),
         traefik: { ...tr, loadBalancer: lb },
         metallb: mlb,
         install: cfg.install,
