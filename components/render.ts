@@ -3,6 +3,7 @@
 // the rendered files equal the registered resources' inputs.
 import type { Artifact } from "./artifacts";
 import { artifacts as calicoArtifacts } from "./calico/render";
+import { bgpArtifacts } from "./calico/bgp";
 import { artifacts as checkArtifacts } from "./check/render";
 import { artifacts as hostPrepArtifacts } from "./hostprep/render";
 import { artifacts as k0sArtifacts } from "./k0s/render";
@@ -15,6 +16,7 @@ export function renderArtifacts(plan: Plan): Artifact[] {
         ...(plan.hostPrep.enabled ? hostPrepArtifacts(plan) : []),
         ...(plan.distribution === "k3s" ? k3sArtifacts(plan) : k0sArtifacts(plan)),
         ...(plan.calico.managedBy === "operator" ? calicoArtifacts(plan) : []),
+        ...bgpArtifacts(plan),
         ...traefikArtifacts(plan),
         ...(plan.checks.enabled ? checkArtifacts(plan) : []),
     ];
