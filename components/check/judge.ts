@@ -18,10 +18,11 @@ import {
     TRAEFIK_APP,
 } from "./scripts";
 import { expectedService } from "../traefik/values";
+import { BGP_TITLE, BgpEvidence, checkBgp } from "./bgp";
 
 // ---- Report ----------------------------------------------------------------------------------
 
-export type CheckId = "nodes" | "calico-node" | "ipv6-pool" | "probe-pods" | "service" | "traefik" | "ipv6-egress";
+export type CheckId = "nodes" | "calico-node" | "ipv6-pool" | "probe-pods" | "service" | "traefik" | "ipv6-egress" | "bgp";
 export type CheckStatus = "passed" | "failed" | "skipped";
 
 export interface Finding {
@@ -63,6 +64,7 @@ export const CHECK_TITLES: Record<CheckId, string> = {
     service: "A RequireDualStack ClusterIP Service gets two clusterIPs, answers on both, and cluster DNS returns its AAAA record",
     traefik: "The Traefik Service is RequireDualStack with two clusterIPs and, when exposed, addresses of both families",
     "ipv6-egress": "A pod reaches the configured IPv6 egress target (NAT outgoing)",
+    bgp: BGP_TITLE,
 };
 
 // ---- The collector's document ----------------------------------------------------------------
@@ -146,6 +148,7 @@ export interface CollectorDocument {
     probeService?: Captured<K8sService>;
     probeEvents?: Captured<List<K8sEvent>>;
     traefikServices?: Captured<List<K8sService>>;
+    bgpStatus?: BgpEvidence;
     waits?: { what: string; ok: boolean; seconds: number }[];
     applyErrors?: { what: string; error: string }[];
     probes?: {
@@ -899,7 +902,7 @@ export function judgeOutput(stdout: string, stderr: string, plan: Plan, kubectl:
     const parsed = parseCollectorOutput(stdout, stderr);
     if (!parsed.doc) {
         const cp = plan.firstControlPlane.name;
-        const checks = ORDER.map((id) => {
+        const checks = [...ORDER, ...(plan.bgp ? (["bgp"] as const) : [])].map((id) => {
             const e = new Entry(id);
             if (id === "nodes") {
                 e.fail(
@@ -935,6 +938,7 @@ export function judge(doc: CollectorDocument, plan: Plan, kubectl: string): Repo
         clientNode: nodes[0],
     };
     const checks = [checkNodes(ctx), checkCalicoNode(ctx), checkIpv6Pool(ctx), checkProbePods(ctx), checkService(ctx), checkTraefik(ctx), checkEgress(ctx)];
+    if (plan.bgp) checks.push(checkBgp({ plan, evidence: doc.bgpStatus, liveNodes: nodeByName, apiDown: ctx.apiDown }));
     return finish(plan, checks, doc);
 }
 
