@@ -40,7 +40,7 @@ export function hostPaths(node: PlannedNode): HostPaths {
 // --- Host files ---------------------------------------------------------------------------
 // Host file texts avoid quote characters, backslash, `$`, backtick and `!`: then `q(text)` is a
 // plain single-quoted word that survives verbatim inside the registered command string, so the
-// rendered file can be found in the registered inputs (test/unit/hostprep.spec.ts checks both).
+// rendered file can be found in the registered inputs (test/unit/hostprep/scripts.spec.ts checks both).
 
 /**
  * The fallback persistence: a oneshot unit ordered before the k3s/k0s units (domain facts G.2).

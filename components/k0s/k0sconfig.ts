@@ -56,7 +56,7 @@ export function k0sConfig(plan: Plan, controller: PlannedNode): Record<string, u
         if (!overlay) throw new Error(`no k0s Calico overlay for IPv4 encapsulation ${plan.calico.encapsulation.ipv4}`);
         network.calico = {
             // k0s refuses dual-stack Calico in any other mode (network.go: "dual-stack for calico is
-            // only supported for mode bird"); plan.ts refuses other modes before we get here.
+            // only supported for mode bird"); plan/rules/calico.ts refuses other modes before we get here.
             mode: plan.calico.mode,
             overlay,
             // Both explicit: an empty IPv6 method makes k0s copy the IPv4 one (calico.go getConfig),

@@ -3,13 +3,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { createOnlySettings } from "../../components/k3s/config";
-import { artifacts } from "../../components/k3s/render";
-import { K3S_PATHS } from "../../components/k3s/scripts";
-import { loadPlan, Plan } from "../../components/plan";
-import { remoteCommand } from "../../components/shell";
-import { baseConfig, ConfigInput, rawConfig } from "../support/configs";
-import { Registered, RunResult, runProgram, stackConfig, stringLeaves, transitiveDeps, unwrapSecrets } from "../support/program";
+import { createOnlySettings } from "../../../components/k3s/config";
+import { artifacts } from "../../../components/k3s/render";
+import { K3S_PATHS } from "../../../components/k3s/scripts";
+import { loadPlan, Plan } from "../../../components/plan";
+import { remoteCommand } from "../../../components/shell";
+import { baseConfig, ConfigInput, rawConfig } from "../../support/configs";
+import { Registered, RunResult, runProgram, stackConfig, stringLeaves, transitiveDeps, unwrapSecrets } from "../../support/program";
 
 // The K3sCluster under Pulumi's mock runtime (test/support/program.ts): the resource graph that
 // decides install, upgrade and destroy order, and where secrets go.

@@ -16,9 +16,9 @@ import {
     ResourceData,
     RULES,
     traefikServiceDualStack,
-} from "../../policy/rules";
+} from "../../../policy/rules";
 
-const FIXTURES = path.resolve(__dirname, "..", "fixtures", "policy");
+const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "policy");
 const GOOD = ["lab-k3s.good.json", "lab-k0s.good.json", "custom-calico.good.json"];
 
 function load(file: string): ResourceData[] {

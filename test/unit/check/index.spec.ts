@@ -3,13 +3,13 @@
 // every `pulumi up` but not in a preview, and a failed check fails the run while the report stays.
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { createTimeout, ON_CHANGE_MARKER, PREVIEW_RUN_MARKER, runTrigger } from "../../components/check";
-import { judge } from "../../components/check/judge";
-import { cleanupScript, collectorScript } from "../../components/check/scripts";
-import { loadPlan, Plan } from "../../components/plan";
-import { remoteCommand } from "../../components/shell";
-import { fixture, healthyCollectorOutput, healthyDocument } from "../fixtures/check/double";
-import { RunOptions, RunResult, runProgram, stackConfig, transitiveDeps } from "../support/program";
+import { createTimeout, ON_CHANGE_MARKER, PREVIEW_RUN_MARKER, runTrigger } from "../../../components/check";
+import { judge } from "../../../components/check/judge";
+import { cleanupScript, collectorScript } from "../../../components/check/scripts";
+import { loadPlan, Plan } from "../../../components/plan";
+import { remoteCommand } from "../../../components/shell";
+import { fixture, healthyCollectorOutput, healthyDocument } from "../../fixtures/check/double";
+import { RunOptions, RunResult, runProgram, stackConfig, transitiveDeps } from "../../support/program";
 
 function planFor(stack: string): Plan {
     const raw = stackConfig(stack);

@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
-import { ipPools } from "../../components/calico/installation";
-import { baseConfig, ConfigInput, tryPlan } from "../support/configs";
+import { ipPools } from "../../../../components/calico/installation";
+import { baseConfig, ConfigInput, tryPlan } from "../../../support/configs";
 
-// The Calico rules live in plan.ts (one place for validation); these prove each refusal through
+// The Calico rules live in plan/rules/calico.ts; these prove each refusal through
 // buildPlan, including the boundaries the operator itself enforces
 // (tigera/operator pkg/controller/ippool/validation.go; domain facts B.2, B.3).
 

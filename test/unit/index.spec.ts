@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { runProgram, stackConfig } from "./support/program";
+import { runProgram, stackConfig } from "../support/program";
 
 // The whole program under Pulumi's mock runtime, for both shipped stacks, in preview mode (as on a
 // first `pulumi preview`: no outputs known) and in update mode.
@@ -34,7 +34,7 @@ describe("index.ts under the mock runtime", () => {
                 const c = x.inputs.connection;
                 return (c && "value" in c ? c.value : c)?.host;
             };
-            const plan = (await import("../components/plan")).loadPlan((k) => stackConfig(stack)[k], stack);
+            const plan = (await import("../../components/plan")).loadPlan((k) => stackConfig(stack)[k], stack);
             for (const n of plan.plan.nodes) {
                 const expected = r.resources.filter((x) => x.type === "command:remote:Command" && x.inputs.delete && hostOf(x) === n.host).map((x) => x.urn).sort();
                 assert.deepEqual([...urns[n.name]].sort(), expected, `node ${n.name}`);

@@ -2,8 +2,8 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
-import { BLOCK_SIZES, deriveSchema, KEEP } from "../../components/calico/derive-installation-schema";
-import { ROOT } from "../support/program";
+import { BLOCK_SIZES, deriveSchema, KEEP } from "../../../components/calico/derive-installation-schema";
+import { ROOT } from "../../support/program";
 
 // The derivation script runs by hand against the operator's CRD; here it runs against a small
 // CRD of the same shape, so its rules (closed objects, CEL translated or refused, pools split by

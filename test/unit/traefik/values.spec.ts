@@ -1,20 +1,20 @@
 import * as assert from "node:assert/strict";
 import fc from "fast-check";
 import { parse } from "yaml";
-import { traefikSchema } from "../../components/config";
-import { cidrContainsAddress, familyOfAddress, familyOfCidr, hostOffset } from "../../components/net";
-import type { Plan } from "../../components/plan";
-import { renderArtifacts } from "../../components/render";
-import { CHART_VERSION, LAYOUT } from "../../components/traefik/chart-layout-41.3.0";
+import { traefikSchema } from "../../../components/config";
+import { cidrContainsAddress, familyOfAddress, familyOfCidr, hostOffset } from "../../../components/net";
+import type { Plan } from "../../../components/plan";
+import { renderArtifacts } from "../../../components/render";
+import { CHART_VERSION, LAYOUT } from "../../../components/traefik/chart-layout-41.3.0";
 import {
     layoutProblems,
     scrapeAnnotationsUnderChart,
     SERVICE_KEYS_REMOVED_IN_40,
     serviceUnderChart,
-} from "../../components/traefik/chart-model";
-import { deriveLayout, layoutModule } from "../../components/traefik/derive-chart-layout";
-import { ipAddressPool, l2Advertisement, METALLB, metallbValues, poolAddresses, poolEntry } from "../../components/traefik/metallb";
-import { artifacts } from "../../components/traefik/render";
+} from "../../../components/traefik/chart-model";
+import { deriveLayout, layoutModule } from "../../../components/traefik/derive-chart-layout";
+import { ipAddressPool, l2Advertisement, METALLB, metallbValues, poolAddresses, poolEntry } from "../../../components/traefik/metallb";
+import { artifacts } from "../../../components/traefik/render";
 import {
     CLUSTER_IP_OFFSET,
     expectedService,
@@ -22,8 +22,8 @@ import {
     SERVICELB_NODE_LABEL,
     traefikValues,
     traefikValuesYaml,
-} from "../../components/traefik/values";
-import { baseConfig, ConfigInput, planOf, tryPlan } from "../support/configs";
+} from "../../../components/traefik/values";
+import { baseConfig, ConfigInput, planOf, tryPlan } from "../../support/configs";
 
 // Plans of both family orders, built from config objects through buildPlan.
 const V4_FIRST = {};
@@ -338,7 +338,7 @@ describe("expected Traefik Service (component outputs, input of the check)", () 
     });
 });
 
-describe("traefik/MetalLB refusals (validated in plan.ts, checked here through buildPlan)", () => {
+describe("traefik/MetalLB refusals (validated in plan/rules/exposure.ts, checked here through buildPlan)", () => {
     const refused: [string, ConfigInput, string, RegExp][] = [
         ["ServiceLB on k0s", { ...K0S, traefik: { loadBalancer: "servicelb" } }, "dualstack:traefik.loadBalancer", /ServiceLB is part of k3s/],
         ["externalIPs of one family only", { traefik: { loadBalancer: "externalIPs", externalIPs: ["192.168.121.200"] } }, "dualstack:traefik.externalIPs", /both families/],

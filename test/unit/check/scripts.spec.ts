@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { judgeOutput } from "../../components/check/judge";
-import { artifacts } from "../../components/check/render";
+import { judgeOutput } from "../../../components/check/judge";
+import { artifacts } from "../../../components/check/render";
 import {
     calicoNamespace,
     CHECK_NAMESPACE,
@@ -21,12 +21,12 @@ import {
     podToPodPairs,
     probePodsManifest,
     probeServiceManifest,
-} from "../../components/check/scripts";
-import { loadPlan, Plan } from "../../components/plan";
-import { remoteCommand } from "../../components/shell";
-import { fixture, FIXTURES } from "../fixtures/check/double";
-import { baseConfig, planOf } from "../support/configs";
-import { stackConfig } from "../support/program";
+} from "../../../components/check/scripts";
+import { loadPlan, Plan } from "../../../components/plan";
+import { remoteCommand } from "../../../components/shell";
+import { fixture, FIXTURES } from "../../fixtures/check/double";
+import { baseConfig, planOf } from "../../support/configs";
+import { stackConfig } from "../../support/program";
 
 function planFor(stack: string): Plan {
     const raw = stackConfig(stack);

@@ -4,8 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { checkHostFacts } from "../../components/hostprep";
-import { artifacts } from "../../components/hostprep/render";
+import { checkHostFacts } from "../../../components/hostprep";
+import { artifacts } from "../../../components/hostprep/render";
 import {
     CLUSTER_UNITS,
     hostPaths,
@@ -15,11 +15,11 @@ import {
     persistenceFiles,
     sysctlDropIn,
     systemdUnit,
-} from "../../components/hostprep/scripts";
-import { loadPlan, Plan } from "../../components/plan";
-import { q, remoteCommand } from "../../components/shell";
-import { baseConfig, planOf } from "../support/configs";
-import { Registered, RunResult, runProgram, stackConfig, transitiveDeps } from "../support/program";
+} from "../../../components/hostprep/scripts";
+import { loadPlan, Plan } from "../../../components/plan";
+import { q, remoteCommand } from "../../../components/shell";
+import { baseConfig, planOf } from "../../support/configs";
+import { Registered, RunResult, runProgram, stackConfig, transitiveDeps } from "../../support/program";
 
 const STACKS = ["lab-k3s", "lab-k0s"];
 

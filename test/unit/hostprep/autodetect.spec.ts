@@ -1,9 +1,9 @@
 import * as assert from "node:assert/strict";
 import fc from "fast-check";
-import { autodetectIPv6, DEFAULT_INTERFACES_TO_EXCLUDE, parseMethod, preflight, withPlannedAddress, factWarnings } from "../../components/hostprep/autodetect";
-import { HostFacts, HostInterface, parseFacts } from "../../components/hostprep/facts";
-import { cidrContainsAddress, isGoGlobalUnicastV6 } from "../../components/net";
-import { planOf } from "../support/configs";
+import { autodetectIPv6, DEFAULT_INTERFACES_TO_EXCLUDE, parseMethod, preflight, withPlannedAddress, factWarnings } from "../../../components/hostprep/autodetect";
+import { HostFacts, HostInterface, parseFacts } from "../../../components/hostprep/facts";
+import { cidrContainsAddress, isGoGlobalUnicastV6 } from "../../../components/net";
+import { planOf } from "../../support/configs";
 
 /** An interface as `ip -j addr` reports it, IPv6 addresses given as `addr/len`. */
 function iface(index: number, name: string, ...v6: string[]): HostInterface {

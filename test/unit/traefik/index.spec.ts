@@ -1,12 +1,12 @@
 import * as assert from "node:assert/strict";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { loadPlan, Plan } from "../../components/plan";
-import { Traefik } from "../../components/traefik";
-import { ipAddressPool, l2Advertisement, METALLB, metallbValues } from "../../components/traefik/metallb";
-import { expectedService, TRAEFIK, traefikValues } from "../../components/traefik/values";
-import { baseConfig, planOf } from "../support/configs";
-import { Registered, runProgram, RunResult, runUnderMocks, stackConfig, transitiveDeps } from "../support/program";
+import { loadPlan, Plan } from "../../../components/plan";
+import { Traefik } from "../../../components/traefik";
+import { ipAddressPool, l2Advertisement, METALLB, metallbValues } from "../../../components/traefik/metallb";
+import { expectedService, TRAEFIK, traefikValues } from "../../../components/traefik/values";
+import { baseConfig, planOf } from "../../support/configs";
+import { Registered, runProgram, RunResult, runUnderMocks, stackConfig, transitiveDeps } from "../../support/program";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const POOL = "kubernetes:metallb.io/v1beta1:IPAddressPool";

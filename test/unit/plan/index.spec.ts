@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
-import { loadPlan } from "../../components/plan";
-import { ConfigError, formatProblem } from "../../components/problems";
-import { baseConfig, ConfigInput, planOf, rawConfig, tryPlan } from "../support/configs";
+import { loadPlan } from "../../../components/plan";
+import { ConfigError, formatProblem } from "../../../components/problems";
+import { baseConfig, ConfigInput, planOf, rawConfig, tryPlan } from "../../support/configs";
 
 const net = (n: ConfigInput) => ({ network: { ...(baseConfig().network as object), ...n } });
 const nodes = (...ns: ConfigInput[]) => ({ nodes: ns });

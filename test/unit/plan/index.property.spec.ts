@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
 import * as fc from "fast-check";
-import { deriveIpv6Addresses } from "../../components/plan";
-import { canonicalCidr, cidrContainsAddress, cidrRange, cidrsOverlap, hostOffset, isGoGlobalUnicastV6 } from "../../components/net";
-import { baseConfig, planOf, tryPlan } from "../support/configs";
+import { deriveIpv6Addresses } from "../../../components/plan";
+import { canonicalCidr, cidrContainsAddress, cidrRange, cidrsOverlap, hostOffset, isGoGlobalUnicastV6 } from "../../../components/net";
+import { baseConfig, planOf, tryPlan } from "../../support/configs";
 
 const nodeName = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/);
 const names = fc.uniqueArray(nodeName, { minLength: 1, maxLength: 24 });

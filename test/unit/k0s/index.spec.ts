@@ -5,12 +5,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { artifacts } from "../../components/k0s/render";
-import { drainScript } from "../../components/k0s/scripts";
-import { loadPlan, Plan } from "../../components/plan";
-import { remoteCommand } from "../../components/shell";
-import { baseConfig, ConfigInput, rawConfig } from "../support/configs";
-import { Registered, runProgram, RunResult, stackConfig, stringLeaves, transitiveDeps, unwrapSecrets } from "../support/program";
+import { artifacts } from "../../../components/k0s/render";
+import { drainScript } from "../../../components/k0s/scripts";
+import { loadPlan, Plan } from "../../../components/plan";
+import { remoteCommand } from "../../../components/shell";
+import { baseConfig, ConfigInput, rawConfig } from "../../support/configs";
+import { Registered, runProgram, RunResult, stackConfig, stringLeaves, transitiveDeps, unwrapSecrets } from "../../support/program";
 
 const K0S_TYPE = "dualstack:index:K0sCluster";
 const CMD = "command:remote:Command";

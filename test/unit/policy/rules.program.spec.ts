@@ -2,8 +2,8 @@
 // `pulumi preview --policy-pack policy` makes, run here under Pulumi's mock runtime (update mode, so
 // every input is known, as the policy pack sees them during `pulumi up`).
 import * as assert from "node:assert/strict";
-import { runProgram } from "../support/program";
-import { checkAll } from "../../policy/rules";
+import { runProgram } from "../../support/program";
+import { checkAll } from "../../../policy/rules";
 
 describe("policy rules over the program's registrations", function () {
     this.timeout(120000);

@@ -4,13 +4,13 @@ import * as path from "node:path";
 import * as fc from "fast-check";
 import { parse } from "yaml";
 import { z } from "zod";
-import { installationObject, installationSpec, ipPools, POOL_NAMES } from "../../components/calico/installation";
-import { artifacts } from "../../components/calico/render";
-import { calicoMinor, crdsInstalledBy, operatorReleaseArgs, operatorValues } from "../../components/calico/values";
-import { canonicalCidr, familyOfCidr } from "../../components/net";
-import type { Plan } from "../../components/plan";
-import { baseConfig, ConfigInput, planOf, tryPlan } from "../support/configs";
-import { ROOT } from "../support/program";
+import { installationObject, installationSpec, ipPools, POOL_NAMES } from "../../../components/calico/installation";
+import { artifacts } from "../../../components/calico/render";
+import { calicoMinor, crdsInstalledBy, operatorReleaseArgs, operatorValues } from "../../../components/calico/values";
+import { canonicalCidr, familyOfCidr } from "../../../components/net";
+import type { Plan } from "../../../components/plan";
+import { baseConfig, ConfigInput, planOf, tryPlan } from "../../support/configs";
+import { ROOT } from "../../support/program";
 
 // The committed schema derived from the operator's Installation CRD (never the CRD itself).
 const SCHEMA_FILE = path.join(ROOT, "components", "calico", "installation.schema.json");

@@ -5,12 +5,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parse } from "yaml";
-import { loadPlan } from "../../components/plan";
-import { ConfigError } from "../../components/problems";
-import { renderArtifacts } from "../../components/render";
-import { q, remoteCommand } from "../../components/shell";
-import { rawConfigFromStackFile, renderStack } from "../../scripts/render";
-import { ROOT, runProgram, stackConfig } from "../support/program";
+import { loadPlan } from "../../../components/plan";
+import { ConfigError } from "../../../components/problems";
+import { renderArtifacts } from "../../../components/render";
+import { q, remoteCommand } from "../../../components/shell";
+import { rawConfigFromStackFile, renderStack } from "../../../scripts/render";
+import { ROOT, runProgram, stackConfig } from "../../support/program";
 
 function planFor(stack: string) {
     const raw = stackConfig(stack);

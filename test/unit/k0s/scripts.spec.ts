@@ -6,8 +6,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as fc from "fast-check";
 import { parse } from "yaml";
-import { artifacts } from "../../components/k0s/render";
-import { createOnlySettings, isSingleNode, k0sConfig, renderK0sYaml, runsKubelet } from "../../components/k0s/k0sconfig";
+import { artifacts } from "../../../components/k0s/render";
+import { createOnlySettings, isSingleNode, k0sConfig, renderK0sYaml, runsKubelet } from "../../../components/k0s/k0sconfig";
 import {
     drainScript,
     installArgs,
@@ -18,11 +18,11 @@ import {
     resetScript,
     tokenCreateScript,
     upgradeScript,
-} from "../../components/k0s/scripts";
-import { calicoCleanupLines, rewriteKubeconfigServer, waitUntil } from "../../components/kube";
-import type { Plan, PlannedNode } from "../../components/plan";
-import { script } from "../../components/shell";
-import { baseConfig, ConfigInput, planOf, tryPlan } from "../support/configs";
+} from "../../../components/k0s/scripts";
+import { calicoCleanupLines, rewriteKubeconfigServer, waitUntil } from "../../../components/kube";
+import type { Plan, PlannedNode } from "../../../components/plan";
+import { script } from "../../../components/shell";
+import { baseConfig, ConfigInput, planOf, tryPlan } from "../../support/configs";
 
 const K0S = { distribution: "k0s", version: "v1.36.3+k0s.2", traefik: { loadBalancer: "none" } };
 const NET = baseConfig().network as Record<string, unknown>;
@@ -300,7 +300,7 @@ describe("k0s: install flags", () => {
     });
 });
 
-describe("k0s: refused inputs (validation lives in plan.ts)", () => {
+describe("k0s: refused inputs (validation lives in plan/rules)", () => {
     const cases: { name: string; cfg: ConfigInput; key: string; rule: RegExp }[] = [
         { name: "k0s-managed dual-stack Calico in vxlan mode", cfg: { calico: { mode: "vxlan" } }, key: "dualstack:calico.mode", rule: /bird/ },
         {

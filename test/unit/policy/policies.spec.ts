@@ -12,11 +12,11 @@ import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { calicoSchema } from "../../components/config";
-import { dualstackPolicies, ruleConfig } from "../../policy/policies";
-import { DEFAULT_CONFIG, ResourceData, RULES } from "../../policy/rules";
+import { calicoSchema } from "../../../components/config";
+import { dualstackPolicies, ruleConfig } from "../../../policy/policies";
+import { DEFAULT_CONFIG, ResourceData, RULES } from "../../../policy/rules";
 
-const ROOT = path.resolve(__dirname, "..", "..");
+const ROOT = path.resolve(__dirname, "..", "..", "..");
 const PACK = path.join(ROOT, "policy");
 const FIXTURES = path.join(ROOT, "test", "fixtures", "policy");
 

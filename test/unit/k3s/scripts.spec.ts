@@ -5,15 +5,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as fc from "fast-check";
 import { parse } from "yaml";
-import { createOnlySettings, k3sConfig, renderK3sConfig } from "../../components/k3s/config";
-import { artifacts } from "../../components/k3s/render";
-import { installScript, K3S_PATHS, uninstallScript } from "../../components/k3s/scripts";
-import { k3sSteps } from "../../components/k3s/steps";
-import { rewriteKubeconfigServer } from "../../components/kube";
-import { canonicalIPv6, familyOfAddress, httpsUrl } from "../../components/net";
-import { loadPlan, Plan } from "../../components/plan";
-import { baseConfig, ConfigInput, planOf, tryPlan } from "../support/configs";
-import { stackConfig } from "../support/program";
+import { createOnlySettings, k3sConfig, renderK3sConfig } from "../../../components/k3s/config";
+import { artifacts } from "../../../components/k3s/render";
+import { installScript, K3S_PATHS, uninstallScript } from "../../../components/k3s/scripts";
+import { k3sSteps } from "../../../components/k3s/steps";
+import { rewriteKubeconfigServer } from "../../../components/kube";
+import { canonicalIPv6, familyOfAddress, httpsUrl } from "../../../components/net";
+import { loadPlan, Plan } from "../../../components/plan";
+import { baseConfig, ConfigInput, planOf, tryPlan } from "../../support/configs";
+import { stackConfig } from "../../support/program";
 
 // Keys k3s accepts on an agent (k3s pkg/cli/cmds/agent.go); anything else in an agent's
 // config.yaml would make `k3s agent` refuse to start or be silently meaningless.
