@@ -12,6 +12,7 @@ import { fillSecretsLines, prepCreateScript, prepDeleteScript, resetScript, upgr
 import { CLUSTER_SECRETS, kubeadmSteps } from "../../../components/kubeadm/steps";
 import { ClusterSteps, CommandStep, hostPrepOf, stepById, waitsFor } from "../../../components/steps";
 import { baseConfig, ConfigInput, planOf } from "../../support/configs";
+import { assertListedAfterWhatItWaitsFor } from "../../support/steps";
 
 const node = (name: string, role: string, i: number) => ({ name, host: `192.168.122.${10 + i}`, role, interface: "eth0" });
 
@@ -25,6 +26,10 @@ const cmd = (s: ClusterSteps, id: string) => stepById(s, id) as CommandStep;
 
 describe("kubeadm/steps: order as data", () => {
     const s = steps(3, 3);
+
+    it("every step is listed after what it waits for (registration order)", () => {
+        for (const shape of [s, steps(1, 0), steps(1, 2, { install: { source: "airgap", airgapDir: "/srv/k8s" } })]) assertListedAfterWhatItWaitsFor(shape);
+    });
 
     it("every node is prepared (after its host preparation) and gets its config before its install", () => {
         for (const n of ["cp1", "cp2", "worker1"]) {
