@@ -67,7 +67,7 @@ export function podToPodPairs(plan: Plan): [string, string][] {
 
 /** The kubectl the cluster components hand over when none is given (render command). */
 export function defaultKubectl(plan: Plan): string {
-    return `${plan.distribution} kubectl`;
+    return profileOf(plan).kubectl;
 }
 
 /** `k3s kubectl` -> quoted words; refuses anything that is not plain words. */

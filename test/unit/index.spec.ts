@@ -4,13 +4,13 @@ import { runProgram, stackConfig } from "../support/program";
 // The whole program under Pulumi's mock runtime, for both shipped stacks, in preview mode (as on a
 // first `pulumi preview`: no outputs known) and in update mode.
 describe("index.ts under the mock runtime", () => {
-    for (const stack of ["lab-k3s", "lab-k0s"]) {
+    for (const stack of ["lab-k3s", "lab-k0s", "lab-kubeadm"]) {
         for (const preview of [true, false]) {
             it(`${stack} runs in ${preview ? "preview" : "update"} mode with every component registered`, async () => {
                 const r = await runProgram({ stack, preview });
                 const types = new Set(r.resources.map((x) => x.type));
                 assert.ok(types.has("dualstack:index:HostPrep"));
-                assert.ok(types.has(stack === "lab-k3s" ? "dualstack:index:K3sCluster" : "dualstack:index:K0sCluster"));
+                assert.ok(types.has({ "lab-k3s": "dualstack:index:K3sCluster", "lab-k0s": "dualstack:index:K0sCluster", "lab-kubeadm": "dualstack:index:KubeadmCluster" }[stack]!));
                 assert.ok(types.has("dualstack:index:Traefik"));
                 assert.ok(types.has("dualstack:index:DualStackCheck"));
                 assert.equal(r.byType("dualstack:index:HostPrep").length, 3);
@@ -26,7 +26,7 @@ describe("index.ts under the mock runtime", () => {
         assert.equal(dump(a), dump(b));
     });
 
-    for (const stack of ["lab-k3s", "lab-k0s"]) {
+    for (const stack of ["lab-k3s", "lab-k0s", "lab-kubeadm"]) {
         it(`${stack}: recoveryUrns lists, per node, exactly the resources with a delete that runs on that host`, async () => {
             const r = await runProgram({ stack, preview: false });
             const urns = r.outputs.recoveryUrns as Record<string, string[]>;

@@ -25,7 +25,7 @@ function leaves(v: unknown, out: unknown[] = []): unknown[] {
 }
 
 describe("render command", () => {
-    for (const stack of ["lab-k3s", "lab-k0s"]) {
+    for (const stack of ["lab-k3s", "lab-k0s", "lab-kubeadm"]) {
         it(`${stack}: writes the plan and every artifact, and prints both addresses of every node`, () => {
             const out = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-render-"));
             const { summary, files } = renderStack(ROOT, stack, out);
@@ -63,7 +63,7 @@ describe("render command", () => {
         });
     }
 
-    for (const stack of ["lab-k3s", "lab-k0s"]) {
+    for (const stack of ["lab-k3s", "lab-k0s", "lab-kubeadm"]) {
         it(`${stack}: reordering the workers in dualstack:nodes renders byte-identical artifacts`, () => {
             const raw = stackConfig(stack);
             const nodes = JSON.parse(raw["dualstack:nodes"]) as { role: string }[];
