@@ -1,10 +1,8 @@
-// The BGP lab's support code without the lab: the calico-node BIRD TEST STAND-IN follows confd's
-// rules for the objects dualstack renders, and a missing optional tool is pending locally but
-// fails under CI.
+// The calico-node BIRD TEST STAND-IN of the BGP lab (test/lab/bgp/calico-bird-standin.ts), without
+// the lab: it follows confd's rules for the objects dualstack renders.
 import * as assert from "node:assert/strict";
-import { baseConfig, planOf } from "../support/configs";
-import { requireToolOrPend, underCi } from "../support/tools";
-import { renderCalicoBirdStandin, standinInputFromPlan, standinProtocolName } from "../lab/bgp/calico-bird-standin";
+import { baseConfig, planOf } from "../../../support/configs";
+import { renderCalicoBirdStandin, standinInputFromPlan, standinProtocolName } from "../../../lab/bgp/calico-bird-standin";
 
 function standin(peers: Record<string, unknown>[], secret: Record<string, string>, labels: Record<string, string> = {}) {
     const plan = planOf(baseConfig({ calico: { bgp: { asNumber: 64512, peers } } }));
@@ -45,40 +43,5 @@ describe("calico-node BIRD TEST STAND-IN (BGP lab support)", () => {
         const peers = [{ peerIP: "192.0.2.1", asNumber: 64500, nodeSelector: "rack == 'a'" }];
         assert.notEqual(session(standin(peers, {}, { rack: "a" }), "192.0.2.1"), "");
         assert.equal(session(standin(peers, {}, { rack: "b" }), "192.0.2.1"), "");
-    });
-});
-
-describe("optional test tools: pending locally, failing under CI", () => {
-    const tool = { commands: ["dualstack-no-such-command"], apt: "no-such-package", purpose: "a probe" };
-    const ctx = () => {
-        const calls: string[] = [];
-        return { calls, ctx: { skip: () => calls.push("skip") } as unknown as Mocha.Context };
-    };
-
-    it("CI=true: an Error naming the package to install", () => {
-        const { calls, ctx: c } = ctx();
-        assert.throws(() => requireToolOrPend(c, tool, { CI: "true" }), /apt-get install -y no-such-package/);
-        assert.deepEqual(calls, []);
-    });
-
-    it("outside CI: the test is marked pending", () => {
-        const { calls, ctx: c } = ctx();
-        const write = process.stderr.write;
-        let line = "";
-        process.stderr.write = ((s: string) => ((line += s), true)) as typeof process.stderr.write;
-        try {
-            requireToolOrPend(c, tool, {});
-        } finally {
-            process.stderr.write = write;
-        }
-        assert.deepEqual(calls, ["skip"]);
-        assert.equal(line, "  pending: a probe needs dualstack-no-such-command: apt-get install -y no-such-package\n");
-    });
-
-    it("present commands pass in both modes; CI is read as true or 1", () => {
-        const { calls, ctx: c } = ctx();
-        requireToolOrPend(c, { ...tool, commands: ["sh"] }, { CI: "true" });
-        assert.deepEqual(calls, []);
-        assert.deepEqual([underCi({ CI: "true" }), underCi({ CI: "1" }), underCi({ CI: "false" }), underCi({})], [true, true, false, false]);
     });
 });
