@@ -44,7 +44,7 @@ export interface StandinInput {
     blocks: { ipv4: string; ipv6: string };
 }
 
-/** sourceAddress is not written by dualstack; read it anyway so the stand-in follows the object. */
+/** dualstack writes sourceAddress: UseNodeIP; the stand-in follows whatever the object says. */
 type PeerSpec = BgpPeerObject["spec"] & { sourceAddress?: string };
 
 const FAMILIES: Family[] = ["IPv4", "IPv6"];

@@ -18,8 +18,9 @@ function session(conf: string, peerIP: string): string {
 describe("calico-node BIRD TEST STAND-IN (BGP lab support)", () => {
     it("one session per peer, in the channel of the peer address's family; the node's block of each pool exported", () => {
         const conf = standin([{ peerIP: "192.0.2.1", asNumber: 64500 }, { peerIP: "fd45:a71:55a6:1::1", asNumber: 64500 }], {});
-        assert.match(session(conf, "192.0.2.1"), /neighbor 192\.0\.2\.1 as 64500;\n  ipv4 \{/);
-        assert.match(session(conf, "fd45:a71:55a6:1::1"), /neighbor fd45:a71:55a6:1::1 as 64500;\n  ipv6 \{/);
+        // sourceAddress: UseNodeIP (written by dualstack) gives each session the node's address of its family.
+        assert.match(session(conf, "192.0.2.1"), /neighbor 192\.0\.2\.1 as 64500;\n  source address \d+\.\d+\.\d+\.\d+;\n  ipv4 \{/);
+        assert.match(session(conf, "fd45:a71:55a6:1::1"), /neighbor fd45:a71:55a6:1::1 as 64500;\n  source address [0-9a-f:]+;\n  ipv6 \{/);
         assert.match(conf, /local as 64512;/);
         assert.match(conf, /route 10\.42\.0\.0\/26 blackhole;/);
         assert.match(conf, /route fd45:a71:55a6:4200::\/122 blackhole;/);
