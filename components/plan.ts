@@ -132,6 +132,7 @@ export interface Plan {
     cluster: StackConfig["cluster"];
     hostPrep: StackConfig["hostPrep"];
     checks: StackConfig["checks"];
+    charts: StackConfig["charts"];
     warnings: Problem[];
 }
 
@@ -761,6 +762,7 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
         cluster: cfg.cluster,
         hostPrep: cfg.hostPrep,
         checks: cfg.checks,
+        charts: cfg.charts,
         warnings: p.warnings,
     };
 }
