@@ -20,6 +20,7 @@ import { planOf } from "../support/configs";
 import { rawConfigFromStackFile } from "../../scripts/render";
 import { loadPlan } from "../../components/plan";
 import { ControlPlane, CP_DIR, startControlPlane } from "./controlplane";
+import { K0S_DOUBLE_DIR, k3sAirgapDir } from "./doubles";
 import { createLab, Lab } from "./harness";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -90,8 +91,8 @@ describe("lab: a real dual-stack kube-apiserver in the first control-plane host"
         console.log(`      IPv4-only API server: ${r.stderr.trim()}`);
         // Upstream wording (pkg/apis/core/validation + the service REST allocator), not ours.
         assert.match(r.stderr, /Service "traefik" is invalid/);
-        assert.match(r.stderr, /spec\.ipFamil(yPolicy|ies)/);
-        assert.match(r.stderr, /(not configured on this cluster|This cluster is not configured for dual-stack services)/i);
+        assert.match(r.stderr, /spec\.ipFamilyPolicy: Invalid value: "RequireDualStack": this cluster is not configured for dual-stack services/);
+        assert.match(r.stderr, /spec\.ipFamilies\[1\]: Invalid value: "IPv6": not configured on this cluster/);
     });
 
     it("admits the program's Calico Installation against the real operator.tigera.io CRD and refuses a wrong one", async () => {
@@ -128,7 +129,7 @@ describe("lab: a real dual-stack kube-apiserver in the first control-plane host"
 
     it("the k3s double writes the API server's kubeconfig as k3s.yaml and `k3s kubectl` reaches it", async () => {
         const h = lab.hosts[0];
-        const dbl = fs.readFileSync(path.join(__dirname, "doubles", "k3s", "k3s"), "utf8").replaceAll("__K3S_DOUBLE_VERSION__", k3s.version);
+        const dbl = fs.readFileSync(path.join(k3sAirgapDir(k3s.version), "k3s"), "utf8");
         await h.writeFile("/usr/local/bin/k3s", dbl, 0o755);
         await h.writeFile("/etc/dualstack/k3s-token", "labtoken-0123456789abcdef0123456789abcdef\n", 0o600);
         await h.writeFile("/etc/rancher/k3s/config.yaml", "token-file: /etc/dualstack/k3s-token\nwrite-kubeconfig-mode: \"0600\"\n");
@@ -150,7 +151,7 @@ describe("lab: a real dual-stack kube-apiserver in the first control-plane host"
 
     it("the k0s double prints the API server's kubeconfig for `k0s kubeconfig admin` and `k0s kubectl` reaches it", async () => {
         const h = lab.hosts[0];
-        await h.writeFile("/usr/local/bin/k0s", fs.readFileSync(path.join(__dirname, "doubles", "k0s", "k0s"), "utf8"), 0o755);
+        await h.writeFile("/usr/local/bin/k0s", fs.readFileSync(path.join(K0S_DOUBLE_DIR, "k0s"), "utf8"), 0o755);
         await h.writeFile("/var/lib/k0s/double-running", "controller\n");
         const kc = await h.ssh("k0s kubeconfig admin");
         assert.equal(kc.code, 0, kc.stderr);

@@ -187,6 +187,8 @@ async function waitFor(host: LabHost, command: string, seconds: number, what: st
  * end with the lab). `serviceCidrs` is the stack's `network.serviceCidrs`, primary family first.
  */
 export async function startControlPlane(host: LabHost, o: { serviceCidrs: string[]; extraSans?: string[]; binDir?: string }): Promise<ControlPlane> {
+    const missing = ["openssl", "curl"].filter((c) => spawnSync("sh", ["-c", `command -v ${c}`], { stdio: "ignore" }).status !== 0);
+    if (missing.length > 0) throw new Error(`the control-plane lab needs ${missing.join(" and ")}: apt-get install -y ${missing.join(" ")}`);
     const binDir = o.binDir ?? controlPlaneBinDir();
     const pki = makePki({
         ips: ["127.0.0.1", "::1", host.ipv4, ...o.serviceCidrs.map((c) => addressAt(c, 1n)), ...(o.extraSans ?? [])],
