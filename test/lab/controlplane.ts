@@ -15,6 +15,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { stringify } from "yaml";
 import { addressAt } from "../../components/net";
 import type { ExecResult, LabHost } from "./harness";
 
@@ -93,29 +94,16 @@ export function makePki(sans: { ips: string[]; dns: string[] }): Pki {
 
 /** An admin kubeconfig as k3s writes one: embedded certificates, server https://127.0.0.1:6443. */
 export function adminKubeconfig(pki: Pki, server = `https://127.0.0.1:${API_PORT}`): string {
-    const b64 = (s: string) => Buffer.from(s).toString("base64");
-    return [
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters:",
-        "- cluster:",
-        `    certificate-authority-data: ${b64(pki.caCrt)}`,
-        `    server: ${server}`,
-        "  name: default",
-        "contexts:",
-        "- context:",
-        "    cluster: default",
-        "    user: default",
-        "  name: default",
-        "current-context: default",
-        "preferences: {}",
-        "users:",
-        "- name: default",
-        "  user:",
-        `    client-certificate-data: ${b64(pki.adminCrt)}`,
-        `    client-key-data: ${b64(pki.adminKey)}`,
-        "",
-    ].join("\n");
+    const b64 = (x: string) => Buffer.from(x).toString("base64");
+    return stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "default", cluster: { "certificate-authority-data": b64(pki.caCrt), server } }],
+        contexts: [{ name: "default", context: { cluster: "default", user: "default" } }],
+        "current-context": "default",
+        preferences: {},
+        users: [{ name: "default", user: { "client-certificate-data": b64(pki.adminCrt), "client-key-data": b64(pki.adminKey) } }],
+    });
 }
 
 /** The kube-apiserver flags: the stack's service CIDRs as the (dual-stack) service range. */
