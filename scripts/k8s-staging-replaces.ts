@@ -35,8 +35,12 @@ export function stagingReplaces(kubernetesGoMod: string, kubernetesVersion: stri
         const r = /^\s*(?:require\s+)?(k8s\.io\/\S+)\s+v0\.0\.0(?:\s|$)/.exec(line);
         if (r) required.add(r[1]);
     }
-    const mods = [...new Set([...local, ...required])].filter((mod) => local.has(mod));
-    if (mods.length === 0) throw new Error("no ./staging/src replaces found: is this k8s.io/kubernetes' go.mod?");
+    if (local.size === 0) throw new Error("no ./staging/src replaces found: is this k8s.io/kubernetes' go.mod?");
+    // A v0.0.0 requirement without a staging replace would not resolve for the consumer either.
+    const unresolved = [...required].filter((mod) => !local.has(mod));
+    if (unresolved.length > 0) throw new Error(`required at v0.0.0 without a ./staging/src replace: ${unresolved.join(", ")}`);
+    // Every staging module, required or not: a replace for a module outside the build graph is inert.
+    const mods = [...local];
     return mods
         .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
         .map((module) => ({ module, version: stagingVersion }));

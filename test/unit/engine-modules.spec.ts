@@ -41,6 +41,7 @@ describe("engine Go modules for the control-plane lab", () => {
         ]);
         assert.throws(() => stagingReplaces(KUBERNETES_GO_MOD, "1.36.3"), /v1\.MINOR\.PATCH/);
         assert.throws(() => stagingReplaces("module x\n", "v1.36.3"), /no \.\/staging\/src replaces/);
+        assert.throws(() => stagingReplaces(KUBERNETES_GO_MOD.replace("\tk8s.io/api => ./staging/src/k8s.io/api\n", ""), "v1.36.3"), /without a \.\/staging\/src replace: k8s\.io\/api$/);
         const once = withReplaceBlock("module m\n", renderReplaceBlock(stagingReplaces(KUBERNETES_GO_MOD, "v1.36.3")));
         // Re-running replaces the block instead of appending a second one.
         assert.equal(withReplaceBlock(once, renderReplaceBlock(stagingReplaces(KUBERNETES_GO_MOD, "v1.36.3"))), once);
