@@ -19,7 +19,7 @@ import { TRAEFIK, traefikValues } from "../../components/traefik/values";
 import { planOf } from "../support/configs";
 import { rawConfigFromStackFile } from "../../scripts/render";
 import { loadPlan } from "../../components/plan";
-import { ControlPlane, CP_DIR, startControlPlane } from "./controlplane";
+import { ControlPlane, controlPlaneBinDir, CP_DIR, startControlPlane } from "./controlplane";
 import { K0S_DOUBLE_DIR, k3sAirgapDir } from "./doubles";
 import { createLab, Lab } from "./harness";
 
@@ -61,11 +61,18 @@ describe("lab: a real dual-stack kube-apiserver in the first control-plane host"
     const k3s = labPlan("lab-k3s");
     const k0s = labPlan("lab-k0s");
 
+    let binDir: string;
+    before(function () {
+        // A cold cache builds etcd, kube-apiserver and kubectl (and the engine's tools) first:
+        // about 16 minutes on 2 cores (README). A warm one answers at once.
+        this.timeout(60 * 60_000);
+        binDir = controlPlaneBinDir();
+    });
     before(async () => {
         lab = await createLab({ hosts: 2, name: "cp" });
         // h1 as the lab-k3s stack's first control plane; h2 an IPv4-only cluster (the seeds' shape).
-        dual = await startControlPlane(lab.hosts[0], { serviceCidrs: k3s.serviceCidrs.ordered });
-        single = await startControlPlane(lab.hosts[1], { serviceCidrs: [k3s.serviceCidrs.ipv4] });
+        dual = await startControlPlane(lab.hosts[0], { serviceCidrs: k3s.serviceCidrs.ordered, binDir });
+        single = await startControlPlane(lab.hosts[1], { serviceCidrs: [k3s.serviceCidrs.ipv4], binDir });
         console.log(`      kube-apiserver ready in ${dual.startSeconds.toFixed(1)} s (dual-stack) / ${single.startSeconds.toFixed(1)} s (IPv4-only); etcd ${dual.etcdSeconds.toFixed(1)} s`);
     });
     after(async () => {

@@ -38,7 +38,8 @@ export function controlPlaneBinDir(root = path.resolve(__dirname, "..", "..")): 
     if (process.env.DUALSTACK_ENGINE_BIN) candidates.push(process.env.DUALSTACK_ENGINE_BIN);
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts?: Record<string, string> };
     if (pkg.scripts?.["engine:bin"]) {
-        const r = spawnSync("npm", ["run", "-s", "engine:bin"], { cwd: root, encoding: "utf8" });
+        // Builds first when the cache is cold (minutes): its progress goes to stderr.
+        const r = spawnSync("npm", ["run", "-s", "engine:bin"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
         const last = (r.stdout ?? "").trim().split("\n").pop();
         if (r.status === 0 && last) candidates.push(last.trim());
     }
