@@ -153,9 +153,54 @@ function copyPackage(srcDir: string, dstDir: string): void {
     }
 }
 
+function pidAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/**
+ * One builder per tool at a time across processes (other worktrees and test runs share the cache):
+ * the lock file holds the builder's pid; a lock whose process is gone is taken over.
+ */
+async function withToolLock<T>(out: string, t: Tool, progress: (s: string) => void, f: () => Promise<T>): Promise<T> {
+    const lock = `${out}.lock`;
+    fs.mkdirSync(path.dirname(lock), { recursive: true });
+    let waited = false;
+    for (;;) {
+        try {
+            fs.writeFileSync(lock, String(process.pid), { flag: "wx" });
+            break;
+        } catch {
+            const holder = Number(fs.readFileSync(lock, "utf8") || "0");
+            if (!holder || !pidAlive(holder)) {
+                fs.rmSync(lock, { force: true });
+                continue;
+            }
+            if (!waited) progress(`${t.name}: another build (pid ${holder}) is building it; waiting`);
+            waited = true;
+            await new Promise((r) => setTimeout(r, 2000));
+        }
+    }
+    try {
+        return await f();
+    } finally {
+        fs.rmSync(lock, { force: true });
+    }
+}
+
 async function buildTool(t: Tool, progress: (s: string) => void): Promise<string> {
     const out = toolOut(t);
     const bin = path.join(out, t.spec.binary);
+    if (fs.existsSync(path.join(out, "ok")) && fs.existsSync(bin)) return bin;
+    return withToolLock(out, t, progress, () => buildToolLocked(t, out, bin, progress));
+}
+
+async function buildToolLocked(t: Tool, out: string, bin: string, progress: (s: string) => void): Promise<string> {
+    // Built meanwhile by the process whose lock we waited for.
     if (fs.existsSync(path.join(out, "ok")) && fs.existsSync(bin)) return bin;
     fs.mkdirSync(out, { recursive: true });
     const logFile = path.join(out, "build.log");
@@ -236,9 +281,14 @@ export async function engineBuild(progress: (s: string) => void = (s) => process
     const manifest = built.map(({ t }) => ({ name: t.name, binary: t.spec.binary, version: t.spec.version, plugin: t.spec.plugin }));
     fs.writeFileSync(path.join(tmp, "tools.json"), JSON.stringify(manifest, null, 2) + "\n");
     fs.writeFileSync(path.join(tmp, ".complete"), "");
-    fs.rmSync(binDir, { recursive: true, force: true });
     fs.mkdirSync(path.dirname(binDir), { recursive: true });
-    fs.renameSync(tmp, binDir);
+    try {
+        fs.renameSync(tmp, binDir);
+    } catch (e) {
+        // Another process assembled the same directory meanwhile: the same pinned binaries.
+        fs.rmSync(tmp, { recursive: true, force: true });
+        if (!fs.existsSync(path.join(binDir, ".complete"))) throw e;
+    }
     progress(`all ${tools.length} tools ready in ${fmt(Date.now() - started)}: ${binDir}`);
     return binDir;
 }
