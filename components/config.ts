@@ -2,6 +2,7 @@
 // Shapes live here (zod); the rules that relate values to each other (CIDR overlap, capacity,
 // address validity, version tags) live in plan.ts so that both report into one problem list.
 import { z } from "zod";
+import { chartSourcesSchema } from "./charts";
 import { Problems } from "./problems";
 
 export const NAMESPACE = "dualstack";
@@ -156,6 +157,8 @@ export const configSchema = z.strictObject({
     cluster: clusterSchema.default(clusterSchema.parse({})),
     hostPrep: hostPrepSchema.default(hostPrepSchema.parse({})),
     checks: checksSchema.default(checksSchema.parse({})),
+    /** Per chart: a local packaged chart or a mirror instead of the upstream repository (components/charts.ts). */
+    charts: chartSourcesSchema.default({}),
     /** Optional fixed cluster join token (set it with --secret); generated with @pulumi/random otherwise. */
     token: z.string().min(32).optional(),
 });
@@ -168,7 +171,7 @@ export type SshConfig = z.infer<typeof sshSchema>;
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof StackConfig)[];
 
 /** Keys whose value is a structured object or list (JSON in Pulumi's config store). */
-const STRUCTURED = new Set(["ssh", "nodes", "network", "calico", "traefik", "metallb", "install", "cluster", "hostPrep", "checks"]);
+const STRUCTURED = new Set(["ssh", "nodes", "network", "calico", "traefik", "metallb", "install", "cluster", "hostPrep", "checks", "charts"]);
 
 /** A config source: Pulumi's runtime config or a stack file read by the render command. */
 export type RawConfig = (key: string) => string | undefined;

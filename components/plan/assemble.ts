@@ -75,6 +75,7 @@ export function assemblePlan(cfg: StackConfig, stackName: string, d: Derived, p:
         cluster: cfg.cluster,
         hostPrep: cfg.hostPrep,
         checks: cfg.checks,
+        charts: cfg.charts,
         warnings: p.warnings,
     };
 }

@@ -108,5 +108,6 @@ export interface Plan {
     cluster: StackConfig["cluster"];
     hostPrep: StackConfig["hostPrep"];
     checks: StackConfig["checks"];
+    charts: StackConfig["charts"];
     warnings: Problem[];
 }

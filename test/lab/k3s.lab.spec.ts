@@ -7,8 +7,6 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { renderK3sConfig } from "../../components/k3s/config";
@@ -16,18 +14,19 @@ import { K3S_PATHS } from "../../components/k3s/scripts";
 import { loadPlan, Plan } from "../../components/plan";
 import { rawConfig } from "../support/configs";
 import { RunResult, runProgram } from "../support/program";
+import { k3sAirgapDir as airgapDir, K3S_DOUBLES, K3S_IMAGES } from "./doubles";
 import { destroyRegistered, ExecuteArgs, labExecutor, TimelineEntry } from "./executor";
 import { createLab, Lab, LabHost, leftoverNamespaces, requireLabPrerequisites, SYSTEMCTL_DOUBLE_LOG } from "./harness";
 
 /** The recording TEST DOUBLES standing in for k3s's install.sh and the k3s binary. */
-const DOUBLES = path.join(__dirname, "doubles", "k3s");
+const DOUBLES = K3S_DOUBLES;
 /** Where the doubles record (a tmpfs of each lab host; not something real k3s writes). */
 const DOUBLE_RECORDS = "/run/k3s-double";
 const V1 = "v1.33.5+k3s1";
 const V2 = "v1.34.1+k3s1";
 // A pinned token (config `dualstack:token`, secret) so the test can search for it everywhere.
 const TOKEN = `labk3stoken${randomBytes(20).toString("hex")}`;
-const IMAGES = "k3s-airgap-images-amd64.tar.zst";
+const IMAGES = K3S_IMAGES;
 /** Everything k3s, Calico or our steps may touch on a host (with BIN below). After destroy it must be as it was. */
 const WATCHED = [
     "/etc/rancher",
@@ -45,16 +44,6 @@ const BIN = "/usr/local/bin";
 const SYSTEMCTL_STATE = ["/run/systemctl-double/enabled", "/run/systemctl-double/active"];
 /** K3sCluster's children are named `cluster-...` (the component is `cluster` in index.ts). */
 const isK3sStep = (r: ExecuteArgs) => r.name.startsWith("cluster-");
-
-/** An air-gap folder as a user would prepare it, holding the doubles for `version`. */
-function airgapDir(version: string): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-k3s-airgap-"));
-    fs.copyFileSync(path.join(DOUBLES, "install.sh"), path.join(dir, "install.sh"));
-    const k3s = fs.readFileSync(path.join(DOUBLES, "k3s"), "utf8").replaceAll("__K3S_DOUBLE_VERSION__", version);
-    fs.writeFileSync(path.join(dir, "k3s"), k3s, { mode: 0o755 });
-    fs.writeFileSync(path.join(dir, IMAGES), "TEST DOUBLE image tarball\n");
-    return dir;
-}
 
 interface Cfg {
     hosts: LabHost[];
