@@ -22,13 +22,16 @@ import {
     familyOfAddress,
     familyOfCidr,
     hostOffset,
-    httpsUrl,
     isAlignedCidr,
     isGoGlobalUnicastV6,
     prefixLength,
 } from "./net";
 import { ConfigError, Problem, Problems } from "./problems";
 import { byCodePoint } from "./order";
+import { dayTwoFindings } from "./daytwo";
+import { report } from "./findings";
+import { apiEndpoint, type ApiEndpoint } from "./registration";
+import type { Registries } from "./registries";
 
 export type Role = "control-plane" | "worker";
 
@@ -89,7 +92,7 @@ export interface Plan {
     clusterDns: FamilyPair;
     /** The first address of each service CIDR: the `kubernetes` Service. */
     kubernetesService: FamilyPair;
-    api: { host: string; port: number; url: string; sans: string[] };
+    api: ApiEndpoint;
     autodetection: {
         ipv4Cidrs: string[];
         ipv6Cidrs: string[];
@@ -132,6 +135,8 @@ export interface Plan {
     cluster: StackConfig["cluster"];
     hostPrep: StackConfig["hostPrep"];
     checks: StackConfig["checks"];
+    /** Only when dualstack:registries is set. */
+    registries?: Registries;
     warnings: Problem[];
 }
 
@@ -665,6 +670,9 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
         p.error(`${NAMESPACE}:checks.egressTarget`, cfg.checks.egressTarget, "must be an IPv6 address (it proves IPv6 NAT outgoing)", "give an IPv6 address outside the cluster, e.g. your router's");
     }
 
+    const cidrs = [pods.ipv4, pods.ipv6, svcs.ipv4, svcs.ipv6].filter((c): c is string => c !== undefined);
+    for (const f of dayTwoFindings(cfg, { minor: kube?.minor, primaryFamily: primary, clusterCidrs: cidrs })) report(p, f);
+
     if (p.errors.length > start || !kube || !pods.ipv4 || !pods.ipv6 || !svcs.ipv4 || !svcs.ipv6) return undefined;
 
     // --- Assemble ---------------------------------------------------------------------------
@@ -715,12 +723,12 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
         capacity,
         clusterDns: pair(addressAt(svcs.ipv4, 10n), addressAt(svcs.ipv6, 10n)),
         kubernetesService: pair(addressAt(svcs.ipv4, 1n), addressAt(svcs.ipv6, 1n)),
-        api: {
-            host: apiHost,
-            port: 6443,
-            url: httpsUrl(apiHost, 6443),
-            sans: [...new Set(controlPlanes.flatMap((n) => [n.ipv4, n.ipv6, ...(n.host !== n.ipv4 && n.host !== n.ipv6 ? [n.host] : [])]))].sort(byCodePoint),
-        },
+        api: apiEndpoint(
+            apiHost,
+            6443,
+            controlPlanes.flatMap((n) => [n.ipv4, n.ipv6, ...(n.host !== n.ipv4 && n.host !== n.ipv6 ? [n.host] : [])]),
+            cfg.cluster.registrationAddress,
+        ),
         autodetection: {
             ipv4Cidrs: v4Cidrs,
             ipv6Cidrs: v6Cidrs,
@@ -761,6 +769,7 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
         cluster: cfg.cluster,
         hostPrep: cfg.hostPrep,
         checks: cfg.checks,
+        ...(cfg.registries ? { registries: cfg.registries } : {}),
         warnings: p.warnings,
     };
 }

@@ -28,7 +28,12 @@ import {
     K0S_STAGED_BIN,
     airgapStageCreateScript,
     airgapStageDeleteScript,
+    backupCreateScript,
+    backupDeleteScript,
     kubeconfigScript,
+    registriesCreateScript,
+    registriesDeleteScript,
+    registryFiles,
     resetScript,
     tokenCreateScript,
     upgradeScript,
@@ -42,6 +47,10 @@ export interface K0sNodeSteps {
     token?: command.remote.Command;
     install: command.remote.Command;
     joined?: command.remote.Command;
+    /** With dualstack:registries, on nodes that run containerd. */
+    registries?: command.remote.Command;
+    /** With dualstack:cluster.etcdSnapshots, on controllers. */
+    backup?: command.remote.Command;
 }
 
 /** Name of the airgap binary inside `install.airgapDir`. */
@@ -62,6 +71,33 @@ export class K0sCluster extends pulumi.ComponentResource implements Cluster {
         const run = (body: string) => remoteCommand(body, plan.ssh.sudo);
         const first = plan.firstControlPlane;
         const firstConnection = args.connections[first.name];
+
+        // Registry files before each node's install, one node after the other: a change restarts
+        // each node's k0s and waits for it before the next one (never two controllers at once).
+        const registries: Record<string, command.remote.Command> = {};
+        const files = registryFiles(plan);
+        const secretDropIn = files.find((f) => f.secret);
+        let previousRegistries: command.remote.Command | undefined;
+        for (const node of files.length > 0 ? [...plan.controlPlanes, ...plan.workers].filter((n) => runsKubelet(plan, n)) : []) {
+            const prep = args.hostPreps[node.name];
+            registries[node.name] = previousRegistries = new command.remote.Command(
+                `${name}-${node.name}-registries`,
+                {
+                    connection: args.connections[node.name],
+                    create: run(registriesCreateScript(plan, node)),
+                    update: run(registriesCreateScript(plan, node)),
+                    delete: run(registriesDeleteScript()),
+                    stdin: secretDropIn ? pulumi.secret(secretDropIn.content) : undefined,
+                    addPreviousOutputInEnv: false,
+                },
+                {
+                    parent: this,
+                    dependsOn: [...(prep ? [prep] : []), ...(previousRegistries ? [previousRegistries] : [])],
+                    deleteBeforeReplace: true,
+                    additionalSecretOutputs: secretDropIn ? ["stdin"] : [],
+                },
+            );
+        }
 
         const nodeSteps = (node: PlannedNode, after: pulumi.Resource[], joinVia: pulumi.Resource[]): K0sNodeSteps => {
             const connection = args.connections[node.name];
@@ -138,7 +174,7 @@ export class K0sCluster extends pulumi.ComponentResource implements Cluster {
                 },
                 {
                     parent: this,
-                    dependsOn: [...prepared, ...after, ...[steps.binary, steps.config, steps.token].filter((r): r is command.remote.Command => r !== undefined)],
+                    dependsOn: [...prepared, ...after, ...[steps.binary, steps.config, steps.token, registries[node.name]].filter((r): r is command.remote.Command => r !== undefined)],
                     deleteBeforeReplace: true,
                     // A joined node never reads its token again; a new token (e.g. a changed
                     // expiry) must not restart it. A replaced node is created with the new one.
@@ -149,6 +185,14 @@ export class K0sCluster extends pulumi.ComponentResource implements Cluster {
                 },
             );
             steps.install = install;
+            if (registries[node.name]) steps.registries = registries[node.name];
+            if (node.role === "control-plane" && plan.cluster.etcdSnapshots) {
+                steps.backup = new command.remote.Command(
+                    `${name}-${node.name}-backup`,
+                    { connection, create: run(backupCreateScript(plan)), update: run(backupCreateScript(plan)), delete: run(backupDeleteScript()), addPreviousOutputInEnv: false },
+                    { parent: this, dependsOn: [install], deleteBeforeReplace: true },
+                );
+            }
             return steps as K0sNodeSteps;
         };
 
@@ -208,7 +252,10 @@ export class K0sCluster extends pulumi.ComponentResource implements Cluster {
         );
         this.apiReady = [firstInstall!];
         // The token and joined steps run on the first controller; config and install on the node.
-        for (const n of plan.nodes) this.onNode[n.name] = [this.steps[n.name].stage, this.steps[n.name].config, this.steps[n.name].install].filter((r): r is command.remote.Command => r !== undefined);
+        for (const n of plan.nodes) {
+            const s = this.steps[n.name];
+            this.onNode[n.name] = [s.stage, s.config, s.registries, s.install, s.backup].filter((r): r is command.remote.Command => r !== undefined);
+        }
         for (const n of plan.nodes) {
             const joined = this.steps[n.name].joined;
             // The first controller's own joined step drains nothing on delete (it has no delete).

@@ -6,6 +6,8 @@ import { k0sYamlSha256, K0S_CONFIG_PATH, renderK0sYaml, runsKubelet } from "./k0
 import {
     airgapStageCreateScript,
     airgapStageDeleteScript,
+    backupCreateScript,
+    backupDeleteScript,
     configRemoveScript,
     configWriteScript,
     drainScript,
@@ -14,6 +16,9 @@ import {
     joinsWithToken,
     joinWaitScript,
     kubeconfigScript,
+    registriesCreateScript,
+    registriesDeleteScript,
+    registryFiles,
     resetScript,
     tokenCreateScript,
     upgradeScript,
@@ -41,6 +46,16 @@ export function artifacts(plan: Plan): Artifact[] {
         if (plan.install.source === "airgap") {
             out.push(stepScript(node, "airgap-stage", "create", airgapStageCreateScript(plan)));
             out.push(stepScript(node, "airgap-stage", "delete", airgapStageDeleteScript()));
+        }
+        const files = registryFiles(plan);
+        if (files.length > 0 && runsKubelet(plan, node)) {
+            for (const f of files) out.push(nodeFile(node, f.path, f.content));
+            out.push(stepScript(node, "registries", "create", registriesCreateScript(plan, node)));
+            out.push(stepScript(node, "registries", "delete", registriesDeleteScript()));
+        }
+        if (node.role === "control-plane" && plan.cluster.etcdSnapshots) {
+            out.push(stepScript(node, "backup", "create", backupCreateScript(plan)));
+            out.push(stepScript(node, "backup", "delete", backupDeleteScript()));
         }
         out.push(stepScript(node, "install", "create", installScript(plan, node, sha)));
         out.push(stepScript(node, "install", "update", upgradeScript(plan, node, sha)));

@@ -116,6 +116,20 @@ export class K3sCluster extends pulumi.ComponentResource implements Cluster {
             return ready;
         };
 
+        // Registry files, one node after the other: a change restarts each node's k3s and waits
+        // for it before the next one restarts (never two servers at once, k3s-ansible#485).
+        const registries: Record<string, command.remote.Command> = {};
+        let previousRegistries: command.remote.Command | undefined;
+        for (const n of steps.nodes) {
+            if (!n.registries) continue;
+            const prep = args.hostPreps[n.node.name];
+            registries[n.node.name] = previousRegistries = new command.remote.Command(
+                `${name}-${n.registries.id}`,
+                run(n.registries, { stdin: n.registries.secret ? pulumi.secret(n.registries.stdin) : n.registries.stdin }),
+                { ...child([...(prep ? [prep] : []), ...(previousRegistries ? [previousRegistries] : [])]), ...(n.registries.secret ? { additionalSecretOutputs: ["stdin"] } : {}) },
+            );
+        }
+
         let firstInstall: command.remote.Command | undefined;
         /** The last step of the control plane so far: the next server (and the agents) wait for it. */
         let controlPlaneDone: command.remote.Command | undefined;
@@ -136,9 +150,10 @@ export class K3sCluster extends pulumi.ComponentResource implements Cluster {
                     // (agents first) before it replaces the first server.
                     triggers: isFirst ? n.install.createOnly : [...n.install.createOnly, firstInstall!.id],
                 }),
-                child([...hostReady(n), ...order]),
+                child([...hostReady(n), ...order, ...(registries[n.node.name] ? [registries[n.node.name]] : [])]),
             );
             installs.push(install);
+            if (registries[n.node.name]) this.onNode[n.node.name].push(registries[n.node.name]);
             this.onNode[n.node.name].push(install);
             if (isFirst) {
                 firstInstall = install;

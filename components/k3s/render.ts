@@ -2,7 +2,7 @@
 // from the same k3sSteps the component registers. A step's `update` is its `create` script.
 import type { Artifact } from "../artifacts";
 import type { Plan } from "../plan";
-import { K3S_PATHS } from "./scripts";
+import { K3S_PATHS, REGISTRIES_FILE } from "./scripts";
 import { k3sSteps, Step } from "./steps";
 
 function stepArtifacts(step: Step): Artifact[] {
@@ -17,7 +17,8 @@ export function artifacts(plan: Plan): Artifact[] {
     const out: Artifact[] = [];
     for (const s of steps.nodes) {
         out.push({ path: `nodes/${s.node.name}${K3S_PATHS.config}`, content: s.install.config });
-        for (const step of [s.airgapStage, s.token, s.install, s.member]) {
+        if (s.registries) out.push({ path: `nodes/${s.node.name}${REGISTRIES_FILE}`, content: s.registries.stdin });
+        for (const step of [s.airgapStage, s.token, s.registries, s.install, s.member]) {
             if (step) out.push(...stepArtifacts(step));
         }
     }

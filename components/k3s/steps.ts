@@ -8,6 +8,9 @@ import {
     airgapStageDeleteScript,
     installScript,
     kubeconfigReadScript,
+    registriesContent,
+    registriesCreateScript,
+    registriesDeleteScript,
     memberCreateScript,
     memberDeleteScript,
     tokenCreateScript,
@@ -38,6 +41,8 @@ export interface NodeSteps {
     member?: Step;
     /** Air-gap only: the staging directory CopyToRemote fills. */
     airgapStage?: Step;
+    /** With dualstack:registries: registries.yaml (stdin); one node at a time, in `nodes` order. */
+    registries?: Step & { stdin: string; secret: boolean };
 }
 
 export interface K3sSteps {
@@ -70,6 +75,12 @@ export function k3sSteps(plan: Plan): K3sSteps {
         if (n !== first) {
             const member = memberCreateScript(plan, node);
             out.member = { id: `${n}-member`, script: `member-${n}`, runsOn: first, create: member, update: member, delete: memberDeleteScript(plan, node) };
+        }
+        const registries = registriesContent(plan);
+        if (registries !== undefined) {
+            const create = registriesCreateScript(node);
+            const secret = Object.values(plan.registries!.configs).some((c) => c.auth !== undefined);
+            out.registries = { id: `${n}-registries`, script: "registries", runsOn: n, create, update: create, delete: registriesDeleteScript(), stdin: registries, secret };
         }
         if (plan.install.source === "airgap") {
             const stage = airgapStageCreateScript(plan);
