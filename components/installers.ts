@@ -86,9 +86,10 @@ function downloadLines(url: string, dest: string, what: string): string[] {
 /** Fails unless the file `file` (shell word) has the digest in the shell word `want`. */
 function digestCheckLines(file: string, want: string, what: string): string[] {
     return [
+        `want=${want}`,
         `have=$(sha256sum ${file} | cut -d ' ' -f 1)`,
-        `if [ "$have" != ${want} ]; then`,
-        `    echo "dualstack: ${what} has sha256 $have, expected "${want}"; nothing was installed" >&2`,
+        'if [ "$have" != "$want" ]; then',
+        `    echo "dualstack: ${what} has sha256 $have, expected $want; nothing was installed" >&2`,
         "    exit 1",
         "fi",
     ];

@@ -67,6 +67,7 @@ const ABSOLUTE_PATH = /^\/[A-Za-z0-9_.\/+@=-]*$/;
 
 /** Endpoint problems, or undefined when it is an http(s) URL. IPv6 literals must be bracketed. */
 export function endpointProblem(endpoint: string): { rule: string; fix: string } | undefined {
+    if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(endpoint)) return { rule: "is not a URL", fix: "write the mirror as a URL, e.g. https://mirror.example.com:5000 or https://[fd00::5]:5000" };
     let url: URL;
     try {
         url = new URL(endpoint);
