@@ -378,3 +378,18 @@ describe("day-two scripts pass shellcheck -s sh", () => {
         });
     }
 });
+
+describe("README documents the day-two keys", () => {
+    const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+    const reference = readme.slice(readme.indexOf("## Configuration reference"), readme.indexOf("### Why each rule"));
+    const why = readme.slice(readme.indexOf("### Why each rule"), readme.indexOf("## See what will be deployed"));
+    for (const key of ["registries", "cluster.registrationAddress", "cluster.workerUpgradeBatch", "cluster.etcdSnapshots", "install.sha256"]) {
+        it(`config reference: ${key}`, () => assert.ok(reference.includes(`| \`${key}\` |`), key));
+    }
+    for (const topic of ["registry endpoints", "insecure_skip_verify", "k0s: no `rewrite`", "registrationAddress", "k0s#5841", "install.sha256", "etcdSnapshots"]) {
+        it(`why each rule: ${topic}`, () => assert.ok(why.includes(topic), topic));
+    }
+    it("restore procedures for both distributions", () => {
+        assert.ok(readme.includes("--cluster-reset-restore-path") && readme.includes("k0s restore"));
+    });
+});
