@@ -69,17 +69,19 @@ export function installSha256Findings(distribution: "k3s" | "k0s", version: stri
     return f;
 }
 
-/** Downloads `url` (a quoted shell word or variable) to `dest` with curl or wget, HTTPS only. */
-function downloadLines(url: string, dest: string, what: string): string[] {
+/** Defines `fetch URL FILE`: curl or wget, HTTPS only, failing on HTTP errors. */
+function fetchFunctionLines(what: string): string[] {
     return [
-        "if command -v curl >/dev/null 2>&1; then",
-        `    curl --proto '=https' --tlsv1.2 -sSfL -o ${dest} ${url}`,
-        "elif command -v wget >/dev/null 2>&1; then",
-        `    wget --https-only -qO ${dest} ${url}`,
-        "else",
-        `    echo ${q(`dualstack: neither curl nor wget is installed to fetch ${what}`)} >&2`,
-        "    exit 1",
-        "fi",
+        "fetch() {",
+        "    if command -v curl >/dev/null 2>&1; then",
+        `        curl --proto '=https' --tlsv1.2 -sSfL -o "$2" "$1"`,
+        "    elif command -v wget >/dev/null 2>&1; then",
+        `        wget --https-only -qO "$2" "$1"`,
+        "    else",
+        `        echo ${q(`dualstack: neither curl nor wget is installed to fetch ${what}`)} >&2`,
+        "        exit 1",
+        "    fi",
+        "}",
     ];
 }
 
@@ -106,7 +108,8 @@ export function k3sInstallerLines(version: string, sha256: Record<string, string
         'tmp=$(mktemp -d)',
         `trap 'rm -rf "$tmp"' EXIT`,
         'installer="$tmp/install.sh"',
-        ...downloadLines(urlWord(k3sInstallerUrl(version)), '"$installer"', `the k3s ${version} installer`),
+        ...fetchFunctionLines(`the k3s ${version} installer`),
+        `fetch ${urlWord(k3sInstallerUrl(version))} "$installer"`,
         ...(pinned ? digestCheckLines('"$installer"', q(pinned), `install.sh of k3s ${version}`) : []),
     ];
 }
@@ -128,8 +131,9 @@ export function k0sBinaryLines(version: string, sha256: Record<string, string>, 
         "esac",
         'tmp=$(mktemp -d)',
         `trap 'rm -rf "$tmp"' EXIT`,
-        ...downloadLines('"$url"', '"$tmp/k0s"', `the k0s ${version} binary`),
-        ...downloadLines(urlWord(k0sReleaseUrl(version, K0S_SUMS)), `"$tmp/${K0S_SUMS}"`, `the k0s ${version} checksums`),
+        ...fetchFunctionLines(`the k0s ${version} binary`),
+        'fetch "$url" "$tmp/k0s"',
+        `fetch ${urlWord(k0sReleaseUrl(version, K0S_SUMS))} "$tmp/${K0S_SUMS}"`,
         // `sha256sum -b` writes `<hex> *<name>`: compare names without the binary-mode marker.
         `published=$(awk -v f="$asset" '{ n = $2; sub(/^\\*/, "", n); if (n == f) print $1 }' "$tmp/${K0S_SUMS}")`,
         'if [ -z "$published" ]; then echo "dualstack: $asset is not listed in sha256sums.txt of the release" >&2; exit 1; fi',
