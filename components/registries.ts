@@ -241,7 +241,11 @@ export function registriesWriteLines(files: HostFile[], restart: RuntimeRestart)
     for (const f of files) {
         const next = `${f.path}.dualstack-new`;
         lines.push(`mkdir -p ${q(f.path.slice(0, f.path.lastIndexOf("/")))}`);
-        lines.push(f.secret ? `(umask 077 && cat > ${q(next)})` : `(umask 077 && printf '%s' ${q(f.content)} > ${q(next)})`);
+        if (f.secret) {
+            lines.push(`(umask 077 && cat > ${q(next)})`, `if [ ! -s ${q(next)} ]; then rm -f ${q(next)}; echo ${q(`dualstack: no ${f.path} arrived on stdin`)} >&2; exit 1; fi`);
+        } else {
+            lines.push(`(umask 077 && printf '%s' ${q(f.content)} > ${q(next)})`);
+        }
         lines.push(`if cmp -s ${q(next)} ${q(f.path)}; then rm -f ${q(next)}; else chmod 0600 ${q(next)}; mv -f ${q(next)} ${q(f.path)}; changed=true; fi`);
     }
     const planned = files.map((f) => f.path).sort(byCodePoint);
@@ -272,6 +276,6 @@ export function registriesRemoveLines(): string[] {
         `    done < ${q(REGISTRY_MANIFEST)}`,
         `    rm -f ${q(REGISTRY_MANIFEST)}`,
         "fi",
-        `rmdir ${q(K0S_HOSTS_DIR)} 2>/dev/null || true`,
+        `rmdir ${q(K0S_HOSTS_DIR)} ${q(REGISTRY_MANIFEST.slice(0, REGISTRY_MANIFEST.lastIndexOf("/")))} 2>/dev/null || true`,
     ];
 }
