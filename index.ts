@@ -3,13 +3,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Calico } from "./components/calico";
 import { DualStackCheck } from "./components/check";
-import type { Cluster } from "./components/cluster";
+import type { Cluster, ClusterArgs } from "./components/cluster";
 import { connectionFor } from "./components/connection";
+import type { DistributionName } from "./components/distributions";
 import { HostPrep } from "./components/hostprep";
 import { K0sCluster } from "./components/k0s";
 import { K3sCluster } from "./components/k3s";
 import { readStack } from "./components/stack";
 import { Traefik } from "./components/traefik";
+
+/** The cluster component of each distribution (components/distributions has their profiles). */
+const CLUSTERS: Record<DistributionName, new (name: string, args: ClusterArgs) => Cluster & pulumi.ComponentResource> = { k3s: K3sCluster, k0s: K0sCluster };
 
 export = async () => {
     // Validation throws before any resource is registered, listing every problem at once.
@@ -23,8 +27,7 @@ export = async () => {
         : {};
 
     const clusterArgs = { plan, connections, hostPreps, token: secrets.token };
-    const cluster: Cluster & pulumi.ComponentResource =
-        plan.distribution === "k3s" ? new K3sCluster("cluster", clusterArgs) : new K0sCluster("cluster", clusterArgs);
+    const cluster: Cluster & pulumi.ComponentResource = new CLUSTERS[plan.distribution]("cluster", clusterArgs);
 
     const calico =
         plan.calico.managedBy === "operator"

@@ -4,7 +4,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Connection } from "./connection";
 import type { HostPrep } from "./hostprep";
+import { rewriteKubeconfigServer } from "./kube";
 import type { Plan } from "./plan";
+import { ClusterSteps, registerSteps } from "./steps";
 
 export interface ClusterArgs {
     plan: Plan;
@@ -40,4 +42,38 @@ export interface Cluster {
  */
 export function clusterIdentifier(plan: Plan): string {
     return `dualstack-${plan.stackName}`;
+}
+
+/**
+ * Registers a distribution's steps under `parent` and derives what the add-ons need from them: the
+ * kubeconfig (read by the steps' kubeconfig step, its server rewritten to the plan's API address),
+ * the provider, and the steps the add-ons wait for.
+ */
+export function registerCluster(
+    parent: pulumi.ComponentResource,
+    name: string,
+    args: ClusterArgs,
+    steps: ClusterSteps,
+    secrets: Record<string, pulumi.Output<string>> = {},
+): Omit<Cluster, "kubectl"> {
+    const { plan } = args;
+    const registered = registerSteps(steps.steps, { name, parent, connections: args.connections, sudo: plan.ssh.sudo, hostPreps: args.hostPreps, secrets });
+    const read = registered.command(steps.kubeconfig);
+    // In preview the output is unknown and apply does not run; the provider then previews as
+    // unreachable, which plain resources and helm.v3.Release tolerate (pulumi-notes 4.3).
+    const kubeconfig = pulumi.secret(read.stdout.apply((text) => rewriteKubeconfigServer(text, plan.api.url)));
+    const provider = new k8s.Provider(
+        `${name}-k8s`,
+        // Without the fixed identifier an unknown (re-read) kubeconfig replaces the provider and with
+        // it every object it manages (pulumi-kubernetes DiffConfig; clusterIdentifier since 4.16.0).
+        { kubeconfig, clusterIdentifier: clusterIdentifier(plan) },
+        { parent },
+    );
+    return {
+        kubeconfig,
+        provider,
+        apiReady: steps.apiReady.map((id) => registered.byId[id]),
+        nodesJoined: steps.nodesJoined.map((id) => registered.byId[id]),
+        onNode: registered.onNode,
+    };
 }

@@ -2,18 +2,23 @@
 // same pure functions the components call. Used by `npm run render` and by the tests that prove
 // the rendered files equal the registered resources' inputs.
 import type { Artifact } from "./artifacts";
+import { expectedPool } from "./calico/pools";
 import { artifacts as calicoArtifacts } from "./calico/render";
 import { artifacts as checkArtifacts } from "./check/render";
+import type { DistributionName } from "./distributions";
 import { artifacts as hostPrepArtifacts } from "./hostprep/render";
 import { artifacts as k0sArtifacts } from "./k0s/render";
 import { artifacts as k3sArtifacts } from "./k3s/render";
 import type { Plan } from "./plan";
 import { artifacts as traefikArtifacts } from "./traefik/render";
 
+/** Each distribution's cluster artifacts (its steps and files). */
+const CLUSTER_ARTIFACTS: Record<DistributionName, (plan: Plan) => Artifact[]> = { k3s: k3sArtifacts, k0s: k0sArtifacts };
+
 export function renderArtifacts(plan: Plan): Artifact[] {
     const all = [
         ...(plan.hostPrep.enabled ? hostPrepArtifacts(plan) : []),
-        ...(plan.distribution === "k3s" ? k3sArtifacts(plan) : k0sArtifacts(plan)),
+        ...CLUSTER_ARTIFACTS[plan.distribution](plan),
         ...(plan.calico.managedBy === "operator" ? calicoArtifacts(plan) : []),
         ...traefikArtifacts(plan),
         ...(plan.checks.enabled ? checkArtifacts(plan) : []),
@@ -37,7 +42,7 @@ export function planSummary(plan: Plan): string {
         `  pods     ${plan.podCidrs.ordered.join(", ")}  node masks /${plan.nodeCidrMaskSizes.ipv4} and /${plan.nodeCidrMaskSizes.ipv6}: room for ${plan.capacity.nodeSubnets.ipv4} (IPv4) / ${plan.capacity.nodeSubnets.ipv6} (IPv6) nodes, ${plan.capacity.podsPerNode.ipv4} / ${plan.capacity.podsPerNode.ipv6} addresses per node`,
         `  services ${plan.serviceCidrs.ordered.join(", ")}  ${plan.capacity.services.ipv4} / ${plan.capacity.services.ipv6} addresses, DNS ${plan.clusterDns.ordered.join(", ")}`,
         `  calico-node autodetection: IPv4 ${plan.autodetection.ipv4Method}, IPv6 ${plan.autodetection.ipv6Method}`,
-        `  calico ${plan.calico.version} (${plan.calico.managedBy}), mode ${plan.calico.mode}, encapsulation ${plan.calico.encapsulation.ipv4}/${plan.calico.encapsulation.ipv6}, IPv6 NAT outgoing ${plan.calico.ipv6NatOutgoing ? "on" : "off"}`,
+        `  calico ${plan.calico.version} (${plan.calico.managedBy}), mode ${plan.calico.mode}, encapsulation ${plan.calico.encapsulation.ipv4}/${plan.calico.encapsulation.ipv6}, IPv6 NAT outgoing ${expectedPool(plan, "IPv6").natOutgoing ? "on" : "off"}`,
         `  traefik chart ${plan.traefik.chartVersion}, load balancer ${plan.traefik.loadBalancer}`,
     ];
     for (const w of plan.warnings) lines.push(`warning: ${w.key} = ${JSON.stringify(w.value)}: ${w.rule}. Fix: ${w.fix}.`);

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { NAMESPACE, StackConfig } from "./config";
 import type { SshSecrets } from "./connection";
+import { profileOf } from "./distributions";
 import { loadPlan, Plan } from "./plan";
 import { ConfigError, Problem } from "./problems";
 
@@ -47,14 +48,14 @@ export function secretsFor(plan: Plan, cfg: StackConfig): StackSecrets {
     else if (pr?.privateKeyPath) out.proxyPrivateKey = readKey(`${NAMESPACE}:ssh.proxy.privateKeyPath`, pr.privateKeyPath, problems);
     if (cfg.token) out.token = pulumi.secret(cfg.token);
     if (cfg.install.source === "airgap" && plan.install.airgapDir) {
-        const needed = plan.distribution === "k3s" ? ["install.sh", "k3s"] : ["k0s"];
+        const { files: needed, fix } = profileOf(plan).airgap;
         for (const f of needed) {
             if (!fs.existsSync(path.join(plan.install.airgapDir, f))) {
                 problems.push({
                     key: `${NAMESPACE}:install.airgapDir`,
                     value: cfg.install.airgapDir,
                     rule: `has no ${f}`,
-                    fix: plan.distribution === "k3s" ? "put k3s's install.sh and the k3s binary for the hosts' architecture in it" : "put the k0s binary of the pinned version for the hosts' architecture in it, named k0s",
+                    fix,
                 });
             }
         }

@@ -7,10 +7,11 @@
 // A.6, B.2): IPv6 NAT outgoing defaults to Disabled, and without nodeAddressAutodetectionV6 the
 // operator renders calico-node with IP6=none and FELIX_IPV6SUPPORT=false.
 import { stringify } from "yaml";
-import type { Family } from "../net";
+import { profileOf } from "../distributions";
 import type { Plan } from "../plan";
+import { Encapsulation, expectedPools, POOL_NAMES } from "./pools";
 
-export type Encapsulation = "IPIP" | "IPIPCrossSubnet" | "VXLAN" | "VXLANCrossSubnet" | "None";
+export { POOL_NAMES, type Encapsulation };
 export type Toggle = "Enabled" | "Disabled";
 
 export interface IPPool {
@@ -57,31 +58,16 @@ export const POOLS_PATH = "spec.calicoNetwork.ipPools";
  */
 export const READY_WHEN = "jsonpath={.status.calicoVersion}";
 
-/**
- * Pool names the operator itself gives a dual-stack pair (pkg/controller/ippool/defaults.go), set
- * explicitly so the IPPool objects have known names for the check and for humans.
- */
-export const POOL_NAMES: Record<Family, string> = { IPv4: "default-ipv4-ippool", IPv6: "default-ipv6-ippool" };
-
-function pool(plan: Plan, family: Family): IPPool {
-    const v4 = family === "IPv4";
-    return {
-        name: POOL_NAMES[family],
-        // By construction the pools are the cluster's pod CIDRs: there is no separate pool setting
-        // that could disagree with the cluster-cidr k3s/k0s hand to kube-controller-manager.
-        cidr: v4 ? plan.podCidrs.ipv4 : plan.podCidrs.ipv6,
-        blockSize: v4 ? plan.calico.blockSizes.ipv4 : plan.calico.blockSizes.ipv6,
-        encapsulation: (v4 ? plan.calico.encapsulation.ipv4 : plan.calico.encapsulation.ipv6) as Encapsulation,
-        // IPv4 pod addresses are private; IPv6 pod addresses are usually ULA. Either way they need
-        // SNAT to reach anything outside the cluster unless the user routes the pod prefix.
-        natOutgoing: v4 || plan.calico.ipv6NatOutgoing ? "Enabled" : "Disabled",
-        nodeSelector: "all()",
-    };
-}
-
 /** Both pools, the cluster's primary family first (the order k3s/k0s list the pod CIDRs in). */
 export function ipPools(plan: Plan): IPPool[] {
-    return plan.families.map((f) => pool(plan, f));
+    return expectedPools(plan).map((p) => ({
+        name: p.name,
+        cidr: p.cidr,
+        blockSize: p.blockSize,
+        encapsulation: p.encapsulation,
+        natOutgoing: p.natOutgoing ? "Enabled" : "Disabled",
+        nodeSelector: "all()",
+    }));
 }
 
 export function installationSpec(plan: Plan): InstallationSpec {
@@ -91,9 +77,8 @@ export function installationSpec(plan: Plan): InstallationSpec {
         cni: { type: "Calico", ipam: { type: "Calico" } },
         calicoNetwork: {
             bgp: plan.calico.bgp,
-            // k3s docs, "Custom CNI": Calico must allow IP forwarding in containers; ServiceLB's
-            // svclb pods forward traffic inside their own network namespace. k0s has no ServiceLB.
-            containerIPForwarding: plan.distribution === "k3s" ? "Enabled" : "Disabled",
+            // On where the distribution's pods forward traffic themselves (k3s' ServiceLB; the profile says why).
+            containerIPForwarding: profileOf(plan).containerIPForwarding,
             ipPools: ipPools(plan),
             // cidr= methods for both families (never first-found, domain facts A.1-A.3), from the
             // node networks host preparation guarantees an address in.

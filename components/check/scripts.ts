@@ -4,6 +4,7 @@
 // TypeScript, so every verdict and message is unit-tested against recorded kubectl output.
 // Every planned value reaches the script through `q` (shell.ts); manifests come from `yaml`.
 import { stringify } from "yaml";
+import { profileOf } from "../distributions";
 import type { PlannedNode, Plan } from "../plan";
 import { assignments, q, script } from "../shell";
 import { TRAEFIK } from "../traefik/values";
@@ -47,7 +48,7 @@ export function calicoNamespace(plan: Plan): string {
  * controller is a Node only with `--enable-worker` (dualstack:cluster.controllersRunWorkloads).
  */
 export function kubeNodes(plan: Plan): PlannedNode[] {
-    const nodes = plan.distribution === "k0s" && !plan.cluster.controllersRunWorkloads ? plan.workers : plan.nodes;
+    const nodes = profileOf(plan).controlPlanesAreNodes === "always" || plan.cluster.controllersRunWorkloads ? plan.nodes : plan.workers;
     // By name: reordering dualstack:nodes must not change the check's script.
     return [...nodes].sort((a, b) => byCodePoint(a.name, b.name));
 }

@@ -3,13 +3,14 @@
 // enters them through `q`. Each step's create is idempotent (a second run changes nothing, not
 // even a file's mtime) and its delete removes exactly what create added, as recorded on the host.
 import { stringify } from "yaml";
+import { PROFILES } from "../distributions";
 import type { PlannedNode } from "../plan";
 import { q, script } from "../shell";
 
 export const STATE_DIR = "/var/lib/dualstack";
 export const SYSCTL_FILE = "/etc/sysctl.d/90-dualstack.conf";
 /** Units that must find the address in place when they start (k3s/k0s install them). */
-export const CLUSTER_UNITS = ["k3s.service", "k3s-agent.service", "k0scontroller.service", "k0sworker.service"];
+export const CLUSTER_UNITS = Object.values(PROFILES).flatMap((p) => [p.serviceUnits["control-plane"], p.serviceUnits.worker].map((u) => `${u}.service`));
 
 export type Persistence = "netplan" | "networkmanager" | "ifupdown" | "systemd" | "none";
 export const PERSISTENCE_KINDS: Persistence[] = ["netplan", "networkmanager", "ifupdown", "systemd", "none"];
@@ -39,7 +40,7 @@ export function hostPaths(node: PlannedNode): HostPaths {
 // --- Host files ---------------------------------------------------------------------------
 // Host file texts avoid quote characters, backslash, `$`, backtick and `!`: then `q(text)` is a
 // plain single-quoted word that survives verbatim inside the registered command string, so the
-// rendered file can be found in the registered inputs (test/unit/hostprep.spec.ts checks both).
+// rendered file can be found in the registered inputs (test/unit/hostprep/scripts.spec.ts checks both).
 
 /**
  * The fallback persistence: a oneshot unit ordered before the k3s/k0s units (domain facts G.2).

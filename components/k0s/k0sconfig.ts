@@ -4,6 +4,7 @@
 // (static/_crds/k0s/k0s.k0sproject.io_clusterconfigs.yaml).
 import { createHash } from "node:crypto";
 import { stringify } from "yaml";
+import { expectedPool } from "../calico/pools";
 import type { Plan, PlannedNode } from "../plan";
 
 export const K0S_CONFIG_PATH = "/etc/k0s/k0s.yaml";
@@ -55,7 +56,7 @@ export function k0sConfig(plan: Plan, controller: PlannedNode): Record<string, u
         if (!overlay) throw new Error(`no k0s Calico overlay for IPv4 encapsulation ${plan.calico.encapsulation.ipv4}`);
         network.calico = {
             // k0s refuses dual-stack Calico in any other mode (network.go: "dual-stack for calico is
-            // only supported for mode bird"); plan.ts refuses other modes before we get here.
+            // only supported for mode bird"); plan/rules/calico.ts refuses other modes before we get here.
             mode: plan.calico.mode,
             overlay,
             // Both explicit: an empty IPv6 method makes k0s copy the IPv4 one (calico.go getConfig),
@@ -65,9 +66,9 @@ export function k0sConfig(plan: Plan, controller: PlannedNode): Record<string, u
             // Appended after k0s' own env (calico-node.yaml), so these win. k0s turns IPv6 NAT on
             // for dual-stack; the plan may turn it off. Block sizes as the plan sizes them.
             envVars: {
-                CALICO_IPV4POOL_BLOCK_SIZE: String(plan.calico.blockSizes.ipv4),
-                CALICO_IPV6POOL_BLOCK_SIZE: String(plan.calico.blockSizes.ipv6),
-                CALICO_IPV6POOL_NAT_OUTGOING: String(plan.calico.ipv6NatOutgoing),
+                CALICO_IPV4POOL_BLOCK_SIZE: String(expectedPool(plan, "IPv4").blockSize),
+                CALICO_IPV6POOL_BLOCK_SIZE: String(expectedPool(plan, "IPv6").blockSize),
+                CALICO_IPV6POOL_NAT_OUTGOING: String(expectedPool(plan, "IPv6").natOutgoing),
             },
         };
     }

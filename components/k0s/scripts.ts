@@ -4,6 +4,7 @@
 // k0s facts: docs/install.md, docs/k0s-multi-node.md, docs/reset.md, cmd/install/*.go,
 // cmd/token/create.go (k0sproject/k0s); get.k0s.sh is k0sproject/get index.html.
 import { calicoCleanupLines, drainAndDeleteLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
+import { k0s } from "../distributions/k0s";
 import type { Plan, PlannedNode } from "../plan";
 import { k0sBinaryLines } from "../installers";
 import { K0S_REGISTRY_DROPIN, k0sRegistryFiles, registriesRemoveLines, registriesWriteLines, type HostFile } from "../registries";
@@ -91,7 +92,7 @@ export function installArgs(plan: Plan, node: PlannedNode): string[] {
 
 /** k0s' service name for this node (install.InstallService: k0s<role>). */
 export function serviceName(node: PlannedNode): string {
-    return node.role === "control-plane" ? "k0scontroller" : "k0sworker";
+    return k0s.serviceUnits[node.role];
 }
 
 function installBinaryLines(plan: Plan): string[] {

@@ -8,7 +8,7 @@
 //   share the same IP version"; auto-detection finds no IPv6 without an IPv6 default route;
 // - with the IPv6 family first, node-ip must list the IPv6 address first on every node;
 // - dual-stack can only be chosen when the cluster is created.
-// Validation of every value happened in plan.ts; this file only arranges them.
+// Validation of every value happened in the plan rules (components/plan/rules); this file only arranges them.
 import { Document } from "yaml";
 import type { Plan, PlannedNode } from "../plan";
 import { K3S_PATHS, roleOf } from "./scripts";

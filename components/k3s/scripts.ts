@@ -14,6 +14,7 @@ import { calicoCleanupLines, drainAndDeleteLines, secretFileFromStdinLines, stag
 import { k3sInstallerLines } from "../installers";
 import { registriesRemoveLines, registriesWriteLines, renderK3sRegistries } from "../registries";
 import { q, script } from "../shell";
+import { k3s, K3S_AIRGAP } from "../distributions/k3s";
 import type { Plan, PlannedNode } from "../plan";
 
 export const K3S_PATHS = {
@@ -37,7 +38,7 @@ export const K3S_PATHS = {
 } as const;
 
 /** The files `install.source: airgap` copies from `install.airgapDir` (images are optional). */
-export const AIRGAP_FILES = { installer: "install.sh", binary: "k3s" } as const;
+export const AIRGAP_FILES = K3S_AIRGAP;
 /** Image tarballs as k3s publishes them: k3s-airgap-images-<arch>.tar[.gz|.zst]. */
 export const AIRGAP_IMAGES = /^k3s-airgap-images[-.A-Za-z0-9_]*\.tar(\.gz|\.zst)?$/;
 
@@ -192,7 +193,7 @@ export function memberCreateScript(plan: Plan, node: PlannedNode): string {
         waitUntil({
             condition: joined,
             timeoutSeconds: TIMEOUTS.nodeJoin,
-            what: `node ${node.name} registering with kubelet ${plan.version} (see journalctl -u ${roleOf(node) === "server" ? "k3s" : "k3s-agent"} on ${node.name})`,
+            what: `node ${node.name} registering with kubelet ${plan.version} (see journalctl -u ${k3s.serviceUnits[node.role]} on ${node.name})`,
         }),
     );
 }

@@ -1,92 +1,231 @@
-// The remote steps of a k3s cluster as plain data: which node runs what. Pure. The component turns
-// each step into a remote.Command (bodies wrapped by shell.ts remoteCommand); render.ts writes the
-// same bodies and the config files, so what `npm run render` shows is what `pulumi up` runs.
+// The remote steps of a k3s cluster and their order, as plain data (components/steps.ts): which node
+// runs what, after what. Pure. K3sCluster registers them (registerSteps), render.ts writes them
+// (stepArtifacts), and the unit tests read the order straight from here.
+//
+// Every install(n) also waits for hostPrep(n), token(n) and, air-gapped, the copies to n; each
+// member(n) runs on the first server:
+//
+//   install(server 1) ─┬─ install(server 2) ── member(server 2) ── install(server 3) ── member(server 3) ─┐
+//                      ├─ kubeconfig                                                                     │
+//                      └─────────────────────────────────────────────────────────────────────────────────┴─ install(agent i) ── member(agent i)
+//                                                                                                           (agents in batches)
+// - Servers join one at a time: each waits for the previous one to answer /readyz and register
+//   (etcd membership changes one by one).
+// - Agents wait for the whole control plane, not for each other: the critical path grows with the
+//   number of servers only. Waiting for all servers (not only the first) is what makes the same
+//   graph give the other two orders: an upgrade updates servers one at a time and only then agents
+//   (kubelets never newer than an API server, Kubernetes' skew policy), and destroy removes agents
+//   first, then the extra servers newest first, then the first server.
+// - Agents go in batches of cluster.workerUpgradeBatch (default 10% of them, at least 1, as
+//   k0sctl; batches.ts): an agent's install waits for the members of the previous batch, so an
+//   upgrade restarts one batch at a time, and a first join proceeds batch by batch too.
+// - With dualstack:registries, registries(n) writes registries.yaml before install(n); they run
+//   one node after the other (servers first), so a mirror change restarts one node at a time.
+// - member(n) runs on the first server: its create waits until n registered with the pinned
+//   kubelet version, its delete drains and deletes n while the API is up. It depends on install(n),
+//   so it is deleted (drain) before install(n) is (uninstall), also when only n leaves the stack.
+import { upgradeBatches, workerBatchSize } from "../batches";
 import type { Plan, PlannedNode } from "../plan";
+import { ClusterSteps, CommandStep, hostPrepOf, localFile, Step } from "../steps";
 import { createOnlySettings, renderK3sConfig } from "./config";
 import {
+    AIRGAP_FILES,
     airgapStageCreateScript,
     airgapStageDeleteScript,
     installScript,
+    K3S_PATHS,
     kubeconfigReadScript,
+    memberCreateScript,
     registriesContent,
     registriesCreateScript,
     registriesDeleteScript,
-    memberCreateScript,
+    REGISTRIES_FILE,
     memberDeleteScript,
     tokenCreateScript,
     tokenDeleteScript,
     uninstallScript,
 } from "./scripts";
 
-export interface Step {
-    /** Suffix of the child resource name: `<component>-<id>`. */
-    id: string;
-    /** Stem of the rendered scripts: `nodes/<runsOn>/scripts/k3s-<script>-create.sh`. */
-    script: string;
-    /** Node whose SSH connection runs the step. */
-    runsOn: string;
-    /** Script bodies; `update` (in-place change) is the same script as `create` where present. */
-    create: string;
-    update?: string;
-    delete?: string;
+/** The secret input the token steps read on stdin (K3sCluster passes the join token under it). */
+export const TOKEN_SECRET = "token";
+/** The secret input registries.yaml is read from when it carries credentials. */
+export const REGISTRIES_SECRET = "registries";
+
+/** The agents in upgrade batches (names, in join order). */
+export function agentBatches(plan: Plan): string[][] {
+    return upgradeBatches(plan.workers.map((n) => n.name), workerBatchSize(plan.workers.length, plan.cluster.workerUpgradeBatch));
 }
 
-export interface NodeSteps {
-    node: PlannedNode;
-    /** Writes the join token (stdin, secret) to the root-only token file. */
-    token: Step;
-    /** Installs or upgrades k3s (stdin: `config`); its delete uninstalls and cleans up. */
-    install: Step & { config: string; createOnly: string[] };
-    /** On the first server: waits for the node to register; its delete drains and deletes the node. */
-    member?: Step;
-    /** Air-gap only: the staging directory CopyToRemote fills. */
-    airgapStage?: Step;
-    /** With dualstack:registries: registries.yaml (stdin); one node at a time, in `nodes` order. */
-    registries?: Step & { stdin: string; secret: boolean };
+/** True when registries.yaml carries credentials (then it is a secret input, not plain stdin). */
+export function registriesAreSecret(plan: Plan): boolean {
+    return Object.values(plan.registries?.configs ?? {}).some((c) => c.auth !== undefined);
 }
 
-export interface K3sSteps {
-    /** Servers in join order (the first server first), then agents. */
-    nodes: NodeSteps[];
-    kubeconfig: Step;
-}
-
-export function k3sSteps(plan: Plan): K3sSteps {
+/**
+ * Servers in join order (the first server first), then agents; `airgapImages` are the image
+ * tarballs found in install.airgapDir (the component lists the folder; render copies nothing).
+ */
+export function k3sSteps(plan: Plan, airgapImages: string[] = []): ClusterSteps {
     const first = plan.firstControlPlane.name;
-    const ordered = [...plan.controlPlanes, ...plan.workers];
-    const nodes = ordered.map((node): NodeSteps => {
+    const firstInstall = `${first}-install`;
+    const steps: Step[] = [];
+    const installs: string[] = [];
+    const members: string[] = [];
+    /** The last step of the control plane so far: the next server (and the agents) wait for it. */
+    let controlPlaneDone = firstInstall;
+    let previousRegistries: string | undefined;
+    const batches = agentBatches(plan);
+    const previousBatch = (n: string): string[] => {
+        const b = batches.findIndex((x) => x.includes(n));
+        return b > 0 ? batches[b - 1].map((m) => `${m}-member`) : [];
+    };
+    for (const node of [...plan.controlPlanes, ...plan.workers]) {
         const n = node.name;
-        const install = installScript(plan, node);
-        const token = tokenCreateScript();
-        const out: NodeSteps = {
-            node,
-            token: { id: `${n}-token`, script: "token", runsOn: n, create: token, update: token, delete: tokenDeleteScript() },
-            install: {
-                id: `${n}-install`,
-                script: "install",
-                runsOn: n,
-                create: install,
-                update: install,
-                delete: uninstallScript(node),
-                config: renderK3sConfig(plan, node),
-                createOnly: createOnlySettings(plan, node),
-            },
-        };
-        if (n !== first) {
-            const member = memberCreateScript(plan, node);
-            out.member = { id: `${n}-member`, script: `member-${n}`, runsOn: first, create: member, update: member, delete: memberDeleteScript(plan, node) };
+        const isFirst = n === first;
+        const ready = hostSteps(plan, node, airgapImages);
+        steps.push(...ready);
+        const registries = registriesStep(plan, node, previousRegistries);
+        if (registries) {
+            steps.push(registries);
+            previousRegistries = registries.id;
         }
-        const registries = registriesContent(plan);
-        if (registries !== undefined) {
-            const create = registriesCreateScript(node);
-            const secret = Object.values(plan.registries!.configs).some((c) => c.auth !== undefined);
-            out.registries = { id: `${n}-registries`, script: "registries", runsOn: n, create, update: create, delete: registriesDeleteScript(), stdin: registries, secret };
+        const order = isFirst ? [] : node.role === "control-plane" ? [controlPlaneDone] : [...new Set([firstInstall, controlPlaneDone]), ...previousBatch(n)];
+        const copies = ready.filter((s) => s.kind === "copy").map((s) => s.id);
+        const install = installStep(plan, node, [hostPrepOf(n), `${n}-token`, ...copies, ...(registries ? [registries.id] : []), ...order]);
+        steps.push(install);
+        installs.push(install.id);
+        if (!isFirst) {
+            const member = memberStep(plan, node, install.id);
+            steps.push(member);
+            members.push(member.id);
+            if (node.role === "control-plane") controlPlaneDone = member.id;
         }
-        if (plan.install.source === "airgap") {
-            const stage = airgapStageCreateScript(plan);
-            out.airgapStage = { id: `${n}-airgap-stage`, script: "airgap-stage", runsOn: n, create: stage, update: stage, delete: airgapStageDeleteScript() };
-        }
-        return out;
+    }
+    steps.push({
+        kind: "command",
+        id: "kubeconfig",
+        runsOn: first,
+        script: "k3s-kubeconfig",
+        create: kubeconfigReadScript(),
+        after: [firstInstall],
+        // Read again whenever the first server is reinstalled (new certificates).
+        triggers: [{ idOf: firstInstall }],
+        secret: "stdout",
+        silent: true,
+        deleteBeforeReplace: false,
     });
-    return { nodes, kubeconfig: { id: "kubeconfig", script: "kubeconfig", runsOn: first, create: kubeconfigReadScript() } };
+    return { steps, kubeconfig: "kubeconfig", apiReady: [firstInstall], nodesJoined: [...installs, ...members] };
+}
+
+/** What one node's install waits for on its own host: the token file and, air-gapped, the staged files. */
+function hostSteps(plan: Plan, node: PlannedNode, airgapImages: string[]): Step[] {
+    const n = node.name;
+    const token = tokenCreateScript();
+    const out: Step[] = [
+        {
+            kind: "command",
+            id: `${n}-token`,
+            runsOn: n,
+            script: "k3s-token",
+            create: token,
+            update: token,
+            delete: tokenDeleteScript(),
+            stdin: { secret: TOKEN_SECRET },
+            after: [hostPrepOf(n)],
+            secret: "stdin",
+            silent: true,
+            deleteBeforeReplace: true,
+        },
+    ];
+    if (plan.install.source !== "airgap") return out;
+    const stage = airgapStageCreateScript(plan);
+    out.push({
+        kind: "command",
+        id: `${n}-airgap-stage`,
+        runsOn: n,
+        script: "k3s-airgap-stage",
+        create: stage,
+        update: stage,
+        delete: airgapStageDeleteScript(),
+        after: [hostPrepOf(n)],
+        deleteBeforeReplace: true,
+    });
+    for (const file of [AIRGAP_FILES.installer, AIRGAP_FILES.binary, ...airgapImages]) {
+        out.push({
+            kind: "copy",
+            id: `${n}-copy-${file}`,
+            runsOn: n,
+            source: localFile(plan.install.airgapDir!, file),
+            remotePath: `${K3S_PATHS.airgapStage}/${file}`,
+            after: [`${n}-airgap-stage`],
+            // A changed host alone would not copy again (the provider compares only the asset hash and the path).
+            triggers: [node.host],
+            deleteBeforeReplace: true,
+        });
+    }
+    return out;
+}
+
+/** registries.yaml before the node's install; each waits for the previous node's (one restart at a time). */
+function registriesStep(plan: Plan, node: PlannedNode, previous: string | undefined): CommandStep | undefined {
+    const content = registriesContent(plan);
+    if (content === undefined) return undefined;
+    const create = registriesCreateScript(node);
+    const secret = registriesAreSecret(plan);
+    return {
+        kind: "command",
+        id: `${node.name}-registries`,
+        runsOn: node.name,
+        script: "k3s-registries",
+        create,
+        update: create,
+        delete: registriesDeleteScript(),
+        stdin: secret ? { secret: REGISTRIES_SECRET } : { text: content, file: REGISTRIES_FILE },
+        after: [hostPrepOf(node.name), ...(previous ? [previous] : [])],
+        ...(secret ? { secret: "stdin" as const } : {}),
+        deleteBeforeReplace: true,
+    };
+}
+
+/** Installs or upgrades k3s (config on stdin); its delete uninstalls and cleans up. */
+function installStep(plan: Plan, node: PlannedNode, after: string[]): CommandStep {
+    const n = node.name;
+    const install = installScript(plan, node);
+    const isFirst = n === plan.firstControlPlane.name;
+    return {
+        kind: "command",
+        id: `${n}-install`,
+        runsOn: n,
+        script: "k3s-install",
+        create: install,
+        update: install,
+        delete: uninstallScript(node),
+        stdin: { text: renderK3sConfig(plan, node), file: K3S_PATHS.config },
+        after,
+        // Create-only settings replace the node (see config.ts createOnlySettings). Every other node
+        // also follows the first server's identity: a new first server is a new cluster that the
+        // others must join again from scratch. Because `triggers` takes the first install's id as a
+        // property dependency, Pulumi deletes them (agents first) before it replaces the first server.
+        triggers: isFirst ? createOnlySettings(plan, node) : [...createOnlySettings(plan, node), { idOf: `${plan.firstControlPlane.name}-install` }],
+        deleteBeforeReplace: true,
+    };
+}
+
+/** On the first server: waits for the node to register; its delete drains and deletes the node. */
+function memberStep(plan: Plan, node: PlannedNode, install: string): CommandStep {
+    const member = memberCreateScript(plan, node);
+    return {
+        kind: "command",
+        id: `${node.name}-member`,
+        runsOn: plan.firstControlPlane.name,
+        script: `k3s-member-${node.name}`,
+        create: member,
+        update: member,
+        delete: memberDeleteScript(plan, node),
+        after: [install],
+        // A property dependency: replacing the node's install first replaces (drains and deletes)
+        // its membership, as removing it would.
+        triggers: [{ idOf: install }],
+        deleteBeforeReplace: true,
+    };
 }

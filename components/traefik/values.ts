@@ -6,7 +6,7 @@
 // top-level keys (`service.type`, `service.ipFamilyPolicy`, `service.ipFamilies`,
 // `service.externalIPs`) still pass the chart's schema and are silently ignored, which yields an
 // IPv4-only Service on a dual-stack cluster (traefik-helm-chart issue #1931). This file never
-// writes them; charts below 40 are refused in plan.ts rather than given the old layout.
+// writes them; charts below 40 are refused by the plan (plan/rules/exposure.ts) rather than given the old layout.
 import { Document } from "yaml";
 import { addressAt, canonicalAddress, Family, familyOfAddress } from "../net";
 import type { Plan } from "../plan";

@@ -1,0 +1,26 @@
+// k3s: one binary, servers and agents (https://docs.k3s.io).
+import type { DistributionProfile } from "./profile";
+
+/** The air-gap folder's files (k3s docs, "Air-Gap Install": install.sh and the k3s binary). */
+export const K3S_AIRGAP = { installer: "install.sh", binary: "k3s" } as const;
+
+export const k3s: DistributionProfile = {
+    name: "k3s",
+    tag: /^v(1)\.(\d+)\.(\d+)(-rc\d+)?\+k3s(\d+)$/,
+    tagForm: "vMAJOR.MINOR.PATCH+k3sN",
+    exampleTag: "v1.33.5+k3s1",
+    minimum: { minor: 23, patch: 7, tag: "v1.23.7+k3s1" },
+    // install.sh names the units after the role (k3s.service on servers, k3s-agent.service on agents).
+    serviceUnits: { "control-plane": "k3s", worker: "k3s-agent" },
+    kubectl: "k3s kubectl",
+    defaultLoadBalancer: "servicelb",
+    builtInLoadBalancer: "servicelb",
+    airgap: { files: [K3S_AIRGAP.installer, K3S_AIRGAP.binary], fix: "put k3s's install.sh and the k3s binary for the hosts' architecture in it" },
+    // k3s docs, "Custom CNI": Calico must allow IP forwarding in containers; ServiceLB's svclb pods
+    // forward traffic inside their own network namespace.
+    containerIPForwarding: "Enabled",
+    // Every k3s server also runs an agent.
+    controlPlanesAreNodes: "always",
+    twoControlPlanesWarning: "two k3s servers give no more fault tolerance than one (etcd needs a majority)",
+    nodeIpSetting: (node) => `/etc/rancher/k3s/config.yaml on ${node.name} must say node-ip ${node.nodeIps.join(",")} (the plan writes it; run pulumi up again)`,
+};

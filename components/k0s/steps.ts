@@ -1,0 +1,251 @@
+// The remote steps of a k0s cluster and their order, as plain data (components/steps.ts). Pure.
+// K0sCluster registers them (registerSteps), render.ts writes them (stepArtifacts), and the unit
+// tests read the order straight from here:
+//
+//   first controller: [stage -> binary] -> config -> install -> kubeconfig
+//   extra controllers, one at a time: token (on the first) -> [binary] -> config -> install
+//   workers, in parallel after the controllers: token (on the first) -> [binary] -> install
+//   every node that runs a kubelet: joined (on the first; its delete drains and deletes the Node)
+//   workers go in batches of cluster.workerUpgradeBatch (default 10%, at least 1, as k0sctl;
+//   batches.ts): a worker's install waits for the installs of the previous batch
+//   with dualstack:registries, every node that runs a kubelet: registries before its install,
+//   one node after the other (a mirror change restarts one node at a time)
+//   with cluster.etcdSnapshots, every controller: backup (the k0s backup timer) after its install
+//
+// Unlike k3s, a controller waits for the previous controller's install (k0s' install waits for its
+// own API), not for a membership step. Destroy runs the graph backwards: drain/delete each Node,
+// reset workers, then the controllers from the last one to the first.
+import { K0S_AIRGAP_BINARY } from "../distributions/k0s";
+import { upgradeBatches, workerBatchSize } from "../batches";
+import type { Plan, PlannedNode } from "../plan";
+import { ClusterSteps, CommandStep, hostPrepOf, localFile, Step } from "../steps";
+import { createOnlySettings, k0sYamlSha256, K0S_CONFIG_PATH, renderK0sYaml, runsKubelet } from "./k0sconfig";
+import {
+    airgapStageCreateScript,
+    airgapStageDeleteScript,
+    backupCreateScript,
+    backupDeleteScript,
+    configRemoveScript,
+    configWriteScript,
+    drainScript,
+    installScript,
+    isFirstController,
+    joinsWithToken,
+    joinWaitScript,
+    K0S_STAGED_BIN,
+    kubeconfigScript,
+    registriesCreateScript,
+    registriesDeleteScript,
+    registryFiles,
+    resetScript,
+    tokenCreateScript,
+    upgradeScript,
+} from "./scripts";
+
+/** The secret input the registries drop-in is read from when it carries credentials. */
+export const REGISTRIES_SECRET = "registries";
+
+/** The workers in upgrade batches (names, in join order). */
+export function workerBatches(plan: Plan): string[][] {
+    return upgradeBatches(plan.workers.map((n) => n.name), workerBatchSize(plan.workers.length, plan.cluster.workerUpgradeBatch));
+}
+
+export function k0sSteps(plan: Plan): ClusterSteps {
+    const first = plan.firstControlPlane;
+    const firstInstall = `${first.name}-install`;
+    const steps: Step[] = [];
+    let previousRegistries: string | undefined;
+    /** The node's registries step (if any), chained after the previous node's. */
+    const registries = (node: PlannedNode): string[] => {
+        const step = registriesStep(plan, node, previousRegistries);
+        if (!step) return [];
+        steps.push(step);
+        previousRegistries = step.id;
+        return [step.id];
+    };
+    // Controllers one at a time: each joins (and later upgrades) after the previous one.
+    let previous: string | undefined;
+    for (const node of plan.controlPlanes) {
+        const reg = registries(node);
+        steps.push(...nodeSteps(plan, node, [...(previous ? [previous] : []), ...reg], previous ? [firstInstall, previous] : []));
+        if (plan.cluster.etcdSnapshots) steps.push(backupStep(plan, node));
+        previous = `${node.name}-install`;
+    }
+    const controllersDone = previous!;
+    // Workers in batches: each waits for the controllers, its own token and the previous batch.
+    // The token is created after the controllers, so it is fresh when the worker joins.
+    const batches = workerBatches(plan);
+    for (const node of plan.workers) {
+        const b = batches.findIndex((x) => x.includes(node.name));
+        const previousBatch = b > 0 ? batches[b - 1].map((m) => `${m}-install`) : [];
+        const reg = registries(node);
+        steps.push(...nodeSteps(plan, node, [controllersDone, ...previousBatch, ...reg], [...new Set([firstInstall, controllersDone])]));
+    }
+    // Registration (and readiness with k0s-managed Calico), checked from the first controller;
+    // on destroy this step drains and deletes the Node before the node is reset.
+    const kubelets = plan.nodes.filter((n) => runsKubelet(plan, n));
+    steps.push(...kubelets.map((node) => joinedStep(plan, node)));
+    steps.push({
+        kind: "command",
+        id: "kubeconfig",
+        runsOn: first.name,
+        script: "k0s-kubeconfig",
+        create: kubeconfigScript(),
+        after: [firstInstall],
+        // A rebuilt first controller has a new CA: read the kubeconfig again.
+        triggers: createOnlySettings(plan, first),
+        secret: "stdout",
+        silent: true,
+        deleteBeforeReplace: false,
+    });
+    return {
+        steps,
+        kubeconfig: "kubeconfig",
+        apiReady: [firstInstall],
+        nodesJoined: plan.nodes.flatMap((n) => [`${n.name}-install`, ...(runsKubelet(plan, n) ? [`${n.name}-joined`] : [])]),
+    };
+}
+
+/** One node's steps up to its install; `after` orders the install, `joinVia` the token. */
+function nodeSteps(plan: Plan, node: PlannedNode, after: string[], joinVia: string[]): Step[] {
+    const n = node.name;
+    // Create-only settings, readable: a change shows in `pulumi preview --diff` as this value
+    // changing on a replace (see README "Replace or update").
+    const triggers = createOnlySettings(plan, node);
+    const out: Step[] = [];
+    if (plan.install.source === "airgap") out.push(...airgapSteps(plan, node));
+    const sha = node.role === "control-plane" ? k0sYamlSha256(plan, node) : undefined;
+    if (node.role === "control-plane") {
+        out.push({
+            kind: "command",
+            id: `${n}-config`,
+            runsOn: n,
+            script: "k0s-config",
+            create: configWriteScript(),
+            delete: configRemoveScript(),
+            stdin: { text: renderK0sYaml(plan, node), file: K0S_CONFIG_PATH },
+            after: [hostPrepOf(n)],
+            triggers,
+            deleteBeforeReplace: true,
+        });
+    }
+    const token = joinsWithToken(plan, node) ? tokenStep(plan, node, joinVia) : undefined;
+    if (token) out.push(token);
+    out.push({
+        kind: "command",
+        id: `${n}-install`,
+        runsOn: n,
+        script: "k0s-install",
+        create: installScript(plan, node, sha),
+        update: upgradeScript(plan, node, sha),
+        delete: resetScript(plan, node),
+        ...(token ? { stdin: { stdoutOf: token.id } } : {}),
+        after: [hostPrepOf(n), ...after, ...out.filter((s) => s.id !== `${n}-airgap-stage`).map((s) => s.id)],
+        triggers,
+        // A joined node never reads its token again; a new token (e.g. a changed expiry) must not
+        // restart it. A replaced node is created with the new one.
+        ignoreChanges: token ? ["stdin"] : [],
+        // The token is already a secret input; this keeps it secret in state even if that marking
+        // were ever lost on the way.
+        ...(token ? { secret: "stdin" as const } : {}),
+        deleteBeforeReplace: true,
+    });
+    return out;
+}
+
+function airgapSteps(plan: Plan, node: PlannedNode): Step[] {
+    const n = node.name;
+    return [
+        {
+            kind: "command",
+            id: `${n}-airgap-stage`,
+            runsOn: n,
+            script: "k0s-airgap-stage",
+            create: airgapStageCreateScript(plan),
+            delete: airgapStageDeleteScript(),
+            after: [hostPrepOf(n)],
+            deleteBeforeReplace: true,
+        },
+        {
+            kind: "copy",
+            id: `${n}-binary`,
+            runsOn: n,
+            source: localFile(plan.install.airgapDir!, K0S_AIRGAP_BINARY),
+            remotePath: K0S_STAGED_BIN,
+            after: [hostPrepOf(n), `${n}-airgap-stage`],
+            // CopyToRemote only re-copies on a changed asset or path; a new host or version must copy again.
+            triggers: [plan.version, node.host],
+            deleteBeforeReplace: false,
+        },
+    ];
+}
+
+/** On the first controller: a join token for the node, printed (so never logged, kept secret). */
+function tokenStep(plan: Plan, node: PlannedNode, joinVia: string[]): CommandStep {
+    return {
+        kind: "command",
+        id: `${node.name}-token`,
+        runsOn: plan.firstControlPlane.name,
+        script: `k0s-token-${node.name}`,
+        create: tokenCreateScript(plan, node),
+        after: joinVia,
+        // Replaced with its node, so a re-created node never gets an expired token.
+        triggers: createOnlySettings(plan, node),
+        secret: "stdout",
+        silent: true,
+        deleteBeforeReplace: false,
+    };
+}
+
+/** The registry files before the node's install; each waits for the previous node's (one restart at a time). */
+function registriesStep(plan: Plan, node: PlannedNode, previous: string | undefined): CommandStep | undefined {
+    const files = registryFiles(plan);
+    if (files.length === 0 || !runsKubelet(plan, node)) return undefined;
+    const secret = files.some((f) => f.secret);
+    const create = registriesCreateScript(plan, node);
+    return {
+        kind: "command",
+        id: `${node.name}-registries`,
+        runsOn: node.name,
+        script: "k0s-registries",
+        create,
+        update: create,
+        delete: registriesDeleteScript(),
+        ...(secret ? { stdin: { secret: REGISTRIES_SECRET }, secret: "stdin" as const } : {}),
+        after: [hostPrepOf(node.name), ...(previous ? [previous] : [])],
+        deleteBeforeReplace: true,
+    };
+}
+
+/** The k0s backup timer on a controller, after its install; its delete keeps the archives. */
+function backupStep(plan: Plan, node: PlannedNode): CommandStep {
+    const create = backupCreateScript(plan);
+    return {
+        kind: "command",
+        id: `${node.name}-backup`,
+        runsOn: node.name,
+        script: "k0s-backup",
+        create,
+        update: create,
+        delete: backupDeleteScript(),
+        after: [`${node.name}-install`],
+        deleteBeforeReplace: true,
+    };
+}
+
+/** On the first controller: waits for the Node; its delete drains and deletes it. */
+function joinedStep(plan: Plan, node: PlannedNode): CommandStep {
+    const first = isFirstController(plan, node);
+    return {
+        kind: "command",
+        id: `${node.name}-joined`,
+        runsOn: plan.firstControlPlane.name,
+        script: `k0s-joined-${node.name}`,
+        create: joinWaitScript(plan, node),
+        // The first controller's Node goes with the cluster itself.
+        ...(first ? {} : { delete: drainScript(plan, node) }),
+        after: [`${node.name}-install`, `${plan.firstControlPlane.name}-install`],
+        triggers: createOnlySettings(plan, node),
+        deleteBeforeReplace: true,
+    };
+}

@@ -1,0 +1,111 @@
+// The k3s join, upgrade and destroy order, read from the step data alone (no Pulumi): Pulumi
+// creates and updates in `after` order and deletes in the reverse, so these edges are the orders.
+import * as assert from "node:assert/strict";
+import { k3sSteps } from "../../../components/k3s/steps";
+import { ClusterSteps, CommandStep, hostPrepOf, stepById, waitsFor } from "../../../components/steps";
+import { baseConfig, ConfigInput, planOf } from "../../support/configs";
+
+const node = (name: string, role: string, i: number) => ({ name, host: `192.168.121.${10 + i}`, role, interface: "eth0" });
+
+function steps(servers: number, agents: number, o: ConfigInput = {}): ClusterSteps {
+    const nodes = [...Array.from({ length: servers }, (_, i) => node(`cp${i + 1}`, "control-plane", i)), ...Array.from({ length: agents }, (_, i) => node(`worker${i + 1}`, "worker", 50 + i))];
+    return k3sSteps(planOf(baseConfig({ nodes, ...o })));
+}
+
+const after = (s: ClusterSteps, id: string) => stepById(s, id).after;
+
+describe("k3s/steps: order as data", () => {
+    const s = steps(3, 3);
+
+    it("the first server installs after its own host only (host preparation and token file)", () => {
+        assert.deepEqual(after(s, "cp1-install"), [hostPrepOf("cp1"), "cp1-token"]);
+        assert.deepEqual(after(s, "cp1-token"), [hostPrepOf("cp1")]);
+    });
+
+    it("servers join one at a time: each after the previous server's membership (registered, /readyz)", () => {
+        assert.deepEqual(after(s, "cp2-install"), [hostPrepOf("cp2"), "cp2-token", "cp1-install"]);
+        assert.deepEqual(after(s, "cp2-member"), ["cp2-install"]);
+        assert.deepEqual(after(s, "cp3-install"), [hostPrepOf("cp3"), "cp3-token", "cp2-member"]);
+        assert.ok(waitsFor(s, "cp3-install").has("cp1-install"));
+    });
+
+    it("agents in one batch (workerUpgradeBatch: 3) join in parallel after the whole control plane: none waits for another agent", () => {
+        const s = steps(3, 3, { cluster: { workerUpgradeBatch: 3 } });
+        for (const a of ["worker1", "worker2", "worker3"]) {
+            assert.deepEqual(after(s, `${a}-install`), [hostPrepOf(a), `${a}-token`, "cp1-install", "cp3-member"]);
+            const all = waitsFor(s, `${a}-install`);
+            for (const srv of ["cp1-install", "cp2-install", "cp2-member", "cp3-install", "cp3-member"]) assert.ok(all.has(srv), `${a} after ${srv}`);
+            assert.ok(![...all].some((id) => id.startsWith("worker") && !id.startsWith(`${a}-`)), `${a} waits for no other agent`);
+        }
+    });
+
+    it("agents go in batches of 10%, at least 1 (k0sctl's default): each batch after the previous batch's members", () => {
+        // 3 agents: batches of 1, so each agent waits for the previous one to run the pinned version.
+        assert.deepEqual(after(s, "worker1-install"), [hostPrepOf("worker1"), "worker1-token", "cp1-install", "cp3-member"]);
+        assert.deepEqual(after(s, "worker2-install"), [hostPrepOf("worker2"), "worker2-token", "cp1-install", "cp3-member", "worker1-member"]);
+        assert.deepEqual(after(s, "worker3-install"), [hostPrepOf("worker3"), "worker3-token", "cp1-install", "cp3-member", "worker2-member"]);
+        // 25 agents: batches of 2 (10% rounded down); the third batch waits for the whole second one.
+        const big = steps(1, 25);
+        assert.deepEqual(after(big, "worker5-install").slice(-2), ["worker3-member", "worker4-member"]);
+        assert.deepEqual(after(big, "worker6-install").slice(-2), ["worker3-member", "worker4-member"]);
+        assert.ok(!waitsFor(big, "worker6-install").has("worker5-install"), "agents of one batch never wait for each other");
+        // workerUpgradeBatch overrides the default.
+        assert.deepEqual(after(steps(1, 4, { cluster: { workerUpgradeBatch: 2 } }), "worker3-install").slice(-2), ["worker1-member", "worker2-member"]);
+    });
+
+    it("registries: one node after the other, servers first, each before its node's install", () => {
+        const r = steps(2, 2, { registries: { mirrors: { "docker.io": { endpoint: ["https://m.example.com"] } } } });
+        assert.deepEqual(after(r, "cp1-registries"), [hostPrepOf("cp1")]);
+        assert.deepEqual(after(r, "cp2-registries"), [hostPrepOf("cp2"), "cp1-registries"]);
+        assert.deepEqual(after(r, "worker1-registries"), [hostPrepOf("worker1"), "cp2-registries"]);
+        assert.deepEqual(after(r, "worker2-registries"), [hostPrepOf("worker2"), "worker1-registries"]);
+        for (const n of ["cp1", "cp2", "worker1", "worker2"]) assert.ok(after(r, `${n}-install`).includes(`${n}-registries`));
+    });
+
+    it("upgrade: a changed version updates servers one at a time, then agents (kubelet never newer than an API server)", () => {
+        // Updates follow the same edges as creates; the member step holds the next server back until
+        // this one runs the new kubelet version.
+        const up = steps(3, 3, { version: "v1.34.1+k3s1" });
+        assert.deepEqual(up.steps.map((x) => [x.id, x.after]), s.steps.map((x) => [x.id, x.after]));
+        const member = stepById(up, "cp2-member") as CommandStep;
+        assert.equal(member.update, member.create);
+        assert.match(member.create, /version='?v1\.34\.1\+k3s1'?/);
+        assert.ok(waitsFor(up, "cp3-install").has("cp2-member") && waitsFor(up, "worker1-install").has("cp3-member"));
+    });
+
+    it("destroy (the reverse): a node's membership (drain) goes before its uninstall; agents before servers; the first server last", () => {
+        for (const n of ["cp2", "cp3", "worker1"]) {
+            const m = stepById(s, `${n}-member`) as CommandStep;
+            assert.equal(m.runsOn, "cp1");
+            assert.ok(m.after.includes(`${n}-install`) && m.delete !== undefined);
+        }
+        const dependents = (id: string) => s.steps.filter((x) => waitsFor(s, x.id).has(id)).map((x) => x.id);
+        assert.ok(dependents("cp3-member").includes("worker1-install"));
+        assert.ok(dependents("cp1-install").includes("cp3-install"));
+    });
+
+    it("every other node follows the first server's identity; the kubeconfig is read again with it", () => {
+        for (const n of ["cp2", "cp3", "worker1"]) assert.deepEqual((stepById(s, `${n}-install`) as CommandStep).triggers?.at(-1), { idOf: "cp1-install" });
+        assert.deepEqual(s.kubeconfig, "kubeconfig");
+        assert.deepEqual((stepById(s, "kubeconfig") as CommandStep).triggers, [{ idOf: "cp1-install" }]);
+        assert.deepEqual(s.apiReady, ["cp1-install"]);
+        assert.deepEqual(s.nodesJoined, ["cp1-install", "cp2-install", "cp3-install", "worker1-install", "worker2-install", "worker3-install", "cp2-member", "cp3-member", "worker1-member", "worker2-member", "worker3-member"]);
+    });
+
+    it("air-gapped: the install waits for every copied file, each copy for the staging directory", () => {
+        const air = k3sSteps(planOf(baseConfig({ install: { source: "airgap", airgapDir: "/srv/k3s" } })), ["k3s-airgap-images-amd64.tar.zst"]);
+        const copies = ["install.sh", "k3s", "k3s-airgap-images-amd64.tar.zst"].map((f) => `worker1-copy-${f}`);
+        assert.deepEqual(after(air, "worker1-install"), [hostPrepOf("worker1"), "worker1-token", ...copies, "cp1-install"]);
+        for (const c of copies) assert.deepEqual(after(air, c), ["worker1-airgap-stage"]);
+    });
+
+    it("every step comes after the steps it waits for (registerSteps registers in list order)", () => {
+        for (const x of [s, steps(1, 0), steps(2, 5)]) {
+            const seen = new Set<string>();
+            for (const step of x.steps) {
+                for (const a of step.after) assert.ok(a.startsWith("hostprep:") || seen.has(a), `${step.id} after ${a}`);
+                seen.add(step.id);
+            }
+        }
+    });
+});
