@@ -257,19 +257,33 @@ export function registriesWriteLines(files: HostFile[], restart: RuntimeRestart)
         `    done < ${q(REGISTRY_MANIFEST)}`,
         "fi",
         `printf '%s\\n' ${planned.map(q).join(" ")} > ${q(REGISTRY_MANIFEST)}`,
+        ...restartLines(restart),
+    );
+    return lines;
+}
+
+/** Restarts a running runtime after a change and waits until the node is back. */
+function restartLines(restart: RuntimeRestart): string[] {
+    return [
         `if [ "$changed" = true ] && systemctl is-active --quiet ${q(restart.unit)} 2>/dev/null; then`,
         `    echo ${q(`dualstack: registry configuration changed; restarting ${restart.unit}`)}`,
         `    systemctl restart ${q(restart.unit)}`,
         ...waitUntil({ condition: restart.ready, timeoutSeconds: restart.timeoutSeconds, what: `${restart.unit} coming back after the registry change` }).map((l) => `    ${l}`),
         "fi",
-    );
-    return lines;
+    ];
 }
 
-/** Removes exactly the files the registries step recorded (and their then-empty directories). */
-export function registriesRemoveLines(): string[] {
+/**
+ * Removes exactly the files the registries step recorded (and their then-empty directories). When
+ * only the registries leave the stack, the runtime still runs: it is restarted to drop them (the
+ * steps are deleted one node after the other too). On destroy the node is uninstalled first (its
+ * install depends on this step), so nothing is restarted.
+ */
+export function registriesRemoveLines(restart: RuntimeRestart): string[] {
     return [
+        "changed=false",
         `if [ -f ${q(REGISTRY_MANIFEST)} ]; then`,
+        "    changed=true",
         "    while read -r old; do",
         '        rm -f "$old" "$old.dualstack-new"',
         '        rmdir "$(dirname "$old")" 2>/dev/null || true',
@@ -277,5 +291,6 @@ export function registriesRemoveLines(): string[] {
         `    rm -f ${q(REGISTRY_MANIFEST)}`,
         "fi",
         `rmdir ${q(K0S_HOSTS_DIR)} ${q(REGISTRY_MANIFEST.slice(0, REGISTRY_MANIFEST.lastIndexOf("/")))} 2>/dev/null || true`,
+        ...restartLines(restart),
     ];
 }

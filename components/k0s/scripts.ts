@@ -7,7 +7,7 @@ import { calicoCleanupLines, drainAndDeleteLines, iptablesCleanupLines, secretFi
 import { k0s } from "../distributions/k0s";
 import type { Plan, PlannedNode } from "../plan";
 import { k0sBinaryLines } from "../installers";
-import { K0S_REGISTRY_DROPIN, k0sRegistryFiles, registriesRemoveLines, registriesWriteLines, type HostFile } from "../registries";
+import { K0S_REGISTRY_DROPIN, k0sRegistryFiles, registriesRemoveLines, registriesWriteLines, type HostFile, type RuntimeRestart } from "../registries";
 import { k0sBackupCreateLines, k0sBackupDeleteLines } from "../snapshots";
 import { q, qa, script } from "../shell";
 import { isSingleNode, K0S_CONFIG_PATH } from "./k0sconfig";
@@ -259,23 +259,21 @@ export function registryFiles(plan: Plan): HostFile[] {
     return plan.registries ? k0sRegistryFiles(plan.registries, plan.kubernetes.minor) : [];
 }
 
+/** The unit a registry change restarts, and when the node is back. */
+function runtimeOf(node: PlannedNode): RuntimeRestart {
+    return { unit: serviceName(node), ready: `${q(K0S_BIN)} status >/dev/null 2>&1`, timeoutSeconds: node.role === "control-plane" ? API_READY_TIMEOUT : WORKER_READY_TIMEOUT };
+}
+
 /**
  * Writes the containerd drop-in (stdin; credentials) and the hosts.toml files; a change restarts
  * a running k0s service and waits for it (the component chains nodes one at a time).
  */
 export function registriesCreateScript(plan: Plan, node: PlannedNode): string {
-    return script(
-        `# Registry mirrors for ${node.name}: ${K0S_REGISTRY_DROPIN} and hosts.toml files.`,
-        registriesWriteLines(registryFiles(plan), {
-            unit: serviceName(node),
-            ready: `${q(K0S_BIN)} status >/dev/null 2>&1`,
-            timeoutSeconds: node.role === "control-plane" ? API_READY_TIMEOUT : WORKER_READY_TIMEOUT,
-        }),
-    );
+    return script(`# Registry mirrors for ${node.name}: ${K0S_REGISTRY_DROPIN} and hosts.toml files.`, registriesWriteLines(registryFiles(plan), runtimeOf(node)));
 }
 
-export function registriesDeleteScript(): string {
-    return script(registriesRemoveLines());
+export function registriesDeleteScript(node: PlannedNode): string {
+    return script(registriesRemoveLines(runtimeOf(node)));
 }
 
 /** The backup timer of a controller (dualstack:cluster.etcdSnapshots). */

@@ -210,7 +210,7 @@ function registriesStep(plan: Plan, node: PlannedNode, previous: string | undefi
         script: "k0s-registries",
         create,
         update: create,
-        delete: registriesDeleteScript(),
+        delete: registriesDeleteScript(node),
         ...(secret ? { stdin: { secret: REGISTRIES_SECRET }, secret: "stdin" as const } : {}),
         after: [hostPrepOf(node.name), ...(previous ? [previous] : [])],
         deleteBeforeReplace: true,

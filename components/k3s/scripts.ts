@@ -12,7 +12,7 @@
 // - Air-gap: images go to /var/lib/rancher/k3s/agent/images/ (docs/installation/airgap.md).
 import { calicoCleanupLines, drainAndDeleteLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
 import { k3sInstallerLines } from "../installers";
-import { registriesRemoveLines, registriesWriteLines, renderK3sRegistries } from "../registries";
+import { registriesRemoveLines, registriesWriteLines, renderK3sRegistries, type RuntimeRestart } from "../registries";
 import { q, script } from "../shell";
 import { k3s, K3S_AIRGAP } from "../distributions/k3s";
 import type { Plan, PlannedNode } from "../plan";
@@ -232,19 +232,17 @@ export function registriesContent(plan: Plan): string | undefined {
  * restarts a running k3s and waits until the node is back (the component chains these steps so
  * that one node restarts at a time).
  */
-export function registriesCreateScript(node: PlannedNode): string {
+function runtimeOf(node: PlannedNode): RuntimeRestart {
     const server = roleOf(node) === "server";
-    return script(
-        registriesWriteLines([{ path: REGISTRIES_FILE, content: "", secret: true }], {
-            unit: server ? "k3s" : "k3s-agent",
-            ready: server ? API_READY : "systemctl is-active --quiet k3s-agent",
-            timeoutSeconds: TIMEOUTS.apiReady,
-        }),
-    );
+    return { unit: server ? "k3s" : "k3s-agent", ready: server ? API_READY : "systemctl is-active --quiet k3s-agent", timeoutSeconds: TIMEOUTS.apiReady };
 }
 
-export function registriesDeleteScript(): string {
-    return script(registriesRemoveLines());
+export function registriesCreateScript(node: PlannedNode): string {
+    return script(registriesWriteLines([{ path: REGISTRIES_FILE, content: "", secret: true }], runtimeOf(node)));
+}
+
+export function registriesDeleteScript(node: PlannedNode): string {
+    return script(registriesRemoveLines(runtimeOf(node)));
 }
 
 /** Prints the admin kubeconfig k3s wrote (the command runs with logging off, output secret). */

@@ -179,7 +179,7 @@ function registriesStep(plan: Plan, node: PlannedNode, previous: string | undefi
         script: "k3s-registries",
         create,
         update: create,
-        delete: registriesDeleteScript(),
+        delete: registriesDeleteScript(node),
         stdin: secret ? { secret: REGISTRIES_SECRET } : { text: content, file: REGISTRIES_FILE },
         after: [hostPrepOf(node.name), ...(previous ? [previous] : [])],
         ...(secret ? { secret: "stdin" as const } : {}),

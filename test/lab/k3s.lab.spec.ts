@@ -269,7 +269,10 @@ describe("lab: k3s cluster over SSH (air-gapped, with recording k3s TEST DOUBLES
             for (let i = 1; i < steps.length; i++) assert.ok(steps[i - 1].end <= steps[i].start, `${hosts[i].name} restarted while ${hosts[i - 1].name} was restarting`);
             for (const r of run.result.resources) assert.ok(!JSON.stringify(unwrapSecrets(r.inputs.create ?? "")).includes(password), r.name);
             if (endpoint.includes("::6")) {
+                // Only the registries leave the stack: their files go, and each runtime restarts to drop them.
+                const running = await Promise.all(hosts.map(restarts));
                 await destroyRegistered(run.result, lab, { only: hosts.map((h) => `cluster-${h.name}-registries`), timeline: [] });
+                assert.deepEqual(await Promise.all(hosts.map(restarts)), running.map((x) => x + 1));
                 for (const h of hosts) {
                     assert.equal((await h.inspect("ls /etc/rancher/k3s/registries.yaml /var/lib/dualstack/registries.files 2>/dev/null || true")).stdout.trim(), "", `${h.name}: the registries step left its files behind`);
                 }
