@@ -2,6 +2,7 @@
 // Thin wiring only: the plan and every rendered artifact come from pure functions in components/.
 import * as pulumi from "@pulumi/pulumi";
 import { Calico } from "./components/calico";
+import { CalicoBgp } from "./components/calico/bgp-component";
 import { DualStackCheck } from "./components/check";
 import type { Cluster, ClusterArgs } from "./components/cluster";
 import { connectionFor } from "./components/connection";
@@ -33,6 +34,10 @@ export = async () => {
         plan.calico.managedBy === "operator"
             ? new Calico("calico", { plan, provider: cluster.provider, dependsOn: cluster.apiReady })
             : undefined;
+    // Peering with the upstream router, on both install paths (k0s-managed Calico included).
+    const bgp = plan.bgp
+        ? new CalicoBgp("calico-bgp", { plan, provider: cluster.provider, passwords: secrets.bgpPasswords, dependsOn: calico ? calico.ready : cluster.nodesJoined })
+        : undefined;
     const traefik = new Traefik("traefik", {
         plan,
         provider: cluster.provider,
@@ -44,7 +49,7 @@ export = async () => {
               plan,
               connection: connections[plan.firstControlPlane.name],
               kubectl: cluster.kubectl,
-              dependsOn: [...cluster.nodesJoined, ...(calico ? calico.ready : []), ...traefik.ready],
+              dependsOn: [...cluster.nodesJoined, ...(calico ? calico.ready : []), ...(bgp ? bgp.ready : []), ...traefik.ready],
           })
         : undefined;
 

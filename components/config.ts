@@ -58,6 +58,29 @@ export const networkSchema = z.strictObject({
     provider: z.enum(["calico", "custom"]).default("calico"),
 });
 
+// calico.bgp: peering with the upstream router (components/calico/bgp-rules.ts judges the values).
+export const bgpPeerSchema = z.strictObject({
+    peerIP: safeString,
+    asNumber: z.number().int(),
+    /** A secret: kept in a Kubernetes Secret the BGPPeer references, never in a plan or output. */
+    password: safeString.optional(),
+    nodeSelector: safeString.optional(),
+    keepOriginalNextHop: z.boolean().default(false),
+});
+
+export const bgpSchema = z.strictObject({
+    asNumber: z.number().int().default(64512),
+    nodeToNodeMesh: z.boolean().default(true),
+    peers: z.array(bgpPeerSchema).default([]),
+    advertise: z
+        .strictObject({
+            serviceClusterIPs: z.boolean().default(false),
+            serviceExternalIPs: z.boolean().default(false),
+            serviceLoadBalancerIPs: z.boolean().default(false),
+        })
+        .default({ serviceClusterIPs: false, serviceExternalIPs: false, serviceLoadBalancerIPs: false }),
+});
+
 const encapsulation = z.enum(["IPIP", "IPIPCrossSubnet", "VXLAN", "VXLANCrossSubnet", "None"]);
 
 export const calicoSchema = z.strictObject({
@@ -68,6 +91,7 @@ export const calicoSchema = z.strictObject({
         .strictObject({ ipv4: z.number().int().default(26), ipv6: z.number().int().default(122) })
         .default({ ipv4: 26, ipv6: 122 }),
     ipv6NatOutgoing: z.boolean().default(true),
+    bgp: bgpSchema.optional(),
 });
 
 export const traefikSchema = z.strictObject({
@@ -179,13 +203,14 @@ function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /** Config paths holding secrets: a problem report shows "(secret)" instead of their value. */
-const SECRET_PATHS = new Set(["token", "ssh.privateKey", "ssh.proxy.privateKey"]);
+const SECRET_PATHS = new Set(["token", "ssh.privateKey", "ssh.proxy.privateKey", "calico.bgp.peers.password"]);
 
 /** The value with every secret inside it replaced, so problem reports never print a key or token. */
 export function redactSecrets(path: readonly PropertyKey[], value: unknown): unknown {
     const at = path.filter((x) => typeof x === "string").join(".");
     // Registry passwords sit under a user-chosen host name: registries.configs.<host>.auth.password.
     if (SECRET_PATHS.has(at) || /^registries\.configs\..+\.auth\.password$/.test(at)) return value === undefined ? undefined : "(secret)";
+    if (Array.isArray(value)) return value.map((v, i) => redactSecrets([...path, i], v));
     if (value !== null && typeof value === "object" && !Array.isArray(value)) {
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets([...path, k], v)]));
     }

@@ -4,6 +4,7 @@
 import type { Artifact } from "./artifacts";
 import { expectedPool } from "./calico/pools";
 import { artifacts as calicoArtifacts } from "./calico/render";
+import { bgpArtifacts } from "./calico/bgp";
 import { artifacts as checkArtifacts } from "./check/render";
 import type { DistributionName } from "./distributions";
 import { artifacts as hostPrepArtifacts } from "./hostprep/render";
@@ -20,6 +21,7 @@ export function renderArtifacts(plan: Plan): Artifact[] {
         ...(plan.hostPrep.enabled ? hostPrepArtifacts(plan) : []),
         ...CLUSTER_ARTIFACTS[plan.distribution](plan),
         ...(plan.calico.managedBy === "operator" ? calicoArtifacts(plan) : []),
+        ...bgpArtifacts(plan),
         ...traefikArtifacts(plan),
         ...(plan.checks.enabled ? checkArtifacts(plan) : []),
     ];

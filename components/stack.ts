@@ -10,10 +10,13 @@ import type { SshSecrets } from "./connection";
 import { profileOf } from "./distributions";
 import { loadPlan, Plan } from "./plan";
 import { ConfigError, Problem } from "./problems";
+import { peerPasswords } from "./calico/bgp-rules";
 
 export interface StackSecrets extends SshSecrets {
     /** Cluster join token from config, when the user pinned one. */
     token?: pulumi.Output<string>;
+    /** BGP peer passwords by BGPPeer name (dualstack:calico.bgp.peers[*].password). */
+    bgpPasswords?: pulumi.Output<Record<string, string>>;
 }
 
 function expandHome(p: string): string {
@@ -47,6 +50,8 @@ export function secretsFor(plan: Plan, cfg: StackConfig): StackSecrets {
     if (pr?.privateKey) out.proxyPrivateKey = pulumi.secret(normalizeKey(pr.privateKey));
     else if (pr?.privateKeyPath) out.proxyPrivateKey = readKey(`${NAMESPACE}:ssh.proxy.privateKeyPath`, pr.privateKeyPath, problems);
     if (cfg.token) out.token = pulumi.secret(cfg.token);
+    const passwords = peerPasswords(cfg.calico.bgp);
+    if (Object.keys(passwords).length > 0) out.bgpPasswords = pulumi.secret(passwords);
     if (cfg.install.source === "airgap" && plan.install.airgapDir) {
         const { files: needed, fix } = profileOf(plan).airgap;
         for (const f of needed) {

@@ -11,18 +11,12 @@ import { planSummary, renderArtifacts } from "../components/render";
 export function rawConfigFromStackFile(text: string): Record<string, string> {
     const doc = (parse(text) ?? {}) as { config?: Record<string, unknown> };
     const out: Record<string, string> = {};
-    // Secure values cannot be decrypted here; they never influence rendered artifacts. They can
-    // also sit inside a structured value (`pulumi config set --secret --path`, e.g. a registry password).
-    const redact = (v: unknown): unknown =>
-        v !== null && typeof v === "object"
-            ? "secure" in (v as object)
-                ? "(secret)"
-                : Array.isArray(v)
-                  ? v.map(redact)
-                  : Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, redact(x)]))
-            : v;
+    // Secure values cannot be decrypted here; they never influence rendered artifacts. They also
+    // sit inside structured values (`pulumi config set --secret --path`, e.g. a BGP password).
+    const open = (v: unknown): unknown =>
+        v === null || typeof v !== "object" ? v : "secure" in (v as object) ? "(secret)" : Array.isArray(v) ? v.map(open) : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, open(x)]));
     for (const [k, v] of Object.entries(doc.config ?? {})) {
-        const value = redact(v);
+        const value = open(v);
         out[k] = typeof value === "string" ? value : JSON.stringify(value);
     }
     return out;

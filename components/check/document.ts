@@ -1,6 +1,7 @@
 // The collector's document (scripts.ts prints it): Kubernetes core/v1 Node, Pod, Service, Event and
 // Calico's crd.projectcalico.org/v1 IPPool as `kubectl get -o json` gives them, read defensively (a
 // field may be missing on a broken cluster), plus the probes' results.
+import type { BgpEvidence } from "./bgp";
 import { lastLines } from "./evidence";
 
 export interface Meta {
@@ -82,6 +83,7 @@ export interface CollectorDocument {
     probeService?: Captured<K8sService>;
     probeEvents?: Captured<List<K8sEvent>>;
     traefikServices?: Captured<List<K8sService>>;
+    bgpStatus?: BgpEvidence;
     waits?: { what: string; ok: boolean; seconds: number }[];
     applyErrors?: { what: string; error: string }[];
     probes?: {

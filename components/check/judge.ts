@@ -4,7 +4,7 @@
 // The document's shapes are in document.ts; each check lives in checks/<id>.ts, and
 // checks/index.ts lists them in report order.
 import type { Plan } from "../plan";
-import { CHECKS } from "./checks";
+import { checksFor } from "./checks";
 import { CollectorDocument, K8sNode, K8sPod, parseCollectorOutput } from "./document";
 import { Context, items } from "./evidence";
 import { CheckEntry, CheckStatus, Entry, Report } from "./report";
@@ -22,7 +22,7 @@ export function judgeOutput(stdout: string, stderr: string, plan: Plan, kubectl:
     const parsed = parseCollectorOutput(stdout, stderr);
     if (!parsed.doc) {
         const cp = plan.firstControlPlane.name;
-        const checks = CHECKS.map((c) => {
+        const checks = checksFor(plan).map((c) => {
             const e = new Entry(c.id, c.title);
             if (c.id === "nodes") {
                 e.fail(
@@ -57,10 +57,9 @@ export function judge(doc: CollectorDocument, plan: Plan, kubectl: string): Repo
         probeByNode,
         clientNode: nodes[0],
     };
-    const checks = CHECKS.map((c) => {
+    const checks = checksFor(plan).map((c) => {
         const e = new Entry(c.id, c.title);
-        c.judge(ctx, e);
-        return e.done();
+        return c.judge(ctx, e) ?? e.done();
     });
     return finish(plan, checks, doc);
 }

@@ -1,5 +1,5 @@
 // The check's report: one entry per check, and the message `pulumi up` fails with.
-export type CheckId = "nodes" | "calico-node" | "ipv6-pool" | "probe-pods" | "service" | "traefik" | "ipv6-egress";
+export type CheckId = "nodes" | "calico-node" | "ipv6-pool" | "probe-pods" | "service" | "traefik" | "ipv6-egress" | "bgp";
 export type CheckStatus = "passed" | "failed" | "skipped";
 
 export interface Finding {

@@ -9,6 +9,7 @@ import type { PlannedNode, Plan } from "../plan";
 import { assignments, q, script } from "../shell";
 import { TRAEFIK } from "../traefik/values";
 import { byCodePoint } from "../order";
+import { bgpCollectorLines } from "./bgp";
 
 /** Namespace of the probe objects; removed at the end of every run (also when a probe fails). */
 export const CHECK_NAMESPACE = "dualstack-check";
@@ -361,6 +362,8 @@ export function collectorScript(plan: Plan, kubectl: string): string {
         "dns=null",
         "egress=null",
         ...(nodes.length > 0 ? probePhase(plan) : ["# No node runs pods: nothing to probe."]),
+        "",
+        ...bgpCollectorLines(plan),
         "",
         "# 3. The raw objects the judge reads.",
         "capture nodes nodes",

@@ -1,4 +1,5 @@
 // Assembles the Plan from what the rules derived, once they found no error.
+import type { BgpPlan } from "../calico/bgp-rules";
 import type { StackConfig } from "../config";
 import { addressAt, canonicalAddress, canonicalCidr, Family, familyOfAddress } from "../net";
 import { apiEndpoint } from "../registration";
@@ -19,6 +20,7 @@ export interface Derived {
     addrs: NodeAddrs[];
     calico: CalicoPart;
     loadBalancer: Plan["traefik"]["loadBalancer"];
+    bgp?: BgpPlan;
 }
 
 export function assemblePlan(cfg: StackConfig, stackName: string, d: Derived, p: Problems): Plan {
@@ -67,6 +69,7 @@ export function assemblePlan(cfg: StackConfig, stackName: string, d: Derived, p:
         ssh: sshPlan(cfg),
         network: { provider: cfg.network.provider },
         calico: { ...cfg.calico, ...d.calico },
+        ...(d.bgp ? { bgp: d.bgp } : {}),
         traefik: { ...cfg.traefik, loadBalancer: d.loadBalancer },
         metallb: cfg.metallb,
         install: cfg.install,

@@ -5,6 +5,7 @@
 // Each rule module (rules/<domain>.ts) takes the parsed config and what earlier rules derived,
 // records its problems and returns its part of the plan; this file runs them in order (so one run
 // reports every problem) and assembles the Plan once none found an error.
+import { bgpRule } from "../calico/bgp-rules";
 import { CONFIG_KEYS, NAMESPACE, parseStackConfig, RawConfig, StackConfig } from "../config";
 import { dayTwoFindings } from "../daytwo";
 import { report } from "../findings";
@@ -39,6 +40,19 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
     const { pods, svcs } = nets;
     const cidrs = [pods.ipv4, pods.ipv6, svcs.ipv4, svcs.ipv6].filter((c): c is string => c !== undefined);
     for (const f of dayTwoFindings(cfg, { minor: kube?.minor, primaryFamily: nets.primary, clusterCidrs: cidrs })) report(p, f);
+    const bgp = bgpRule(
+        {
+            calico: cfg.calico,
+            serviceCidrs: svcs,
+            podCidrIpv6: pods.ipv6,
+            loadBalancer,
+            metallbAddresses: cfg.metallb.addresses,
+            externalIPs: cfg.traefik.externalIPs,
+            nodeAddresses: addrs.flatMap((a) => [a.ipv4, a.ipv6].filter((x): x is string => !!x)),
+            nodeCount: cfg.nodes.length,
+        },
+        p,
+    );
     if (p.errors.length > start || !kube || !pods.ipv4 || !pods.ipv6 || !svcs.ipv4 || !svcs.ipv6) return undefined;
     return assemblePlan(cfg, stackName, {
         kube,
@@ -48,6 +62,7 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
         addrs,
         calico,
         loadBalancer,
+        bgp,
     }, p);
 }
 

@@ -1,4 +1,5 @@
 // The plan's types: the plain data every component consumes. Built by plan/index.ts from the rules.
+import type { BgpPlan } from "../calico/bgp-rules";
 import type { StackConfig } from "../config";
 import type { Family } from "../net";
 import type { Problem } from "../problems";
@@ -95,12 +96,14 @@ export interface Plan {
         };
     };
     network: { provider: "calico" | "custom" };
-    calico: StackConfig["calico"] & {
+    calico: Omit<StackConfig["calico"], "bgp"> & {
         encapsulation: { ipv4: string; ipv6: string };
         /** Who deploys Calico: the Tigera operator (our Calico component) or k0s itself. */
         managedBy: "operator" | "k0s";
         bgp: "Enabled" | "Disabled";
     };
+    /** Peering with the upstream router (dualstack:calico.bgp), without passwords. */
+    bgp?: BgpPlan;
     traefik: StackConfig["traefik"] & { loadBalancer: "servicelb" | "metallb" | "externalIPs" | "none" };
     metallb: StackConfig["metallb"];
     install: StackConfig["install"];

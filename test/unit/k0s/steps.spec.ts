@@ -4,6 +4,7 @@ import * as assert from "node:assert/strict";
 import { k0sSteps } from "../../../components/k0s/steps";
 import { ClusterSteps, CommandStep, hostPrepOf, stepById, waitsFor } from "../../../components/steps";
 import { baseConfig, ConfigInput, planOf } from "../../support/configs";
+import { assertListedAfterWhatItWaitsFor } from "../../support/steps";
 
 const node = (name: string, role: string, i: number) => ({ name, host: `192.168.122.${10 + i}`, role, interface: "eth0" });
 
@@ -92,12 +93,6 @@ describe("k0s/steps: order as data", () => {
     });
 
     it("every step comes after the steps it waits for (registerSteps registers in list order)", () => {
-        for (const x of [s, steps(1, 0), steps(2, 5)]) {
-            const seen = new Set<string>();
-            for (const step of x.steps) {
-                for (const a of step.after) assert.ok(a.startsWith("hostprep:") || seen.has(a), `${step.id} after ${a}`);
-                seen.add(step.id);
-            }
-        }
+        for (const x of [s, steps(1, 0), steps(2, 5)]) assertListedAfterWhatItWaitsFor(x);
     });
 });
