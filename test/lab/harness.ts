@@ -343,7 +343,10 @@ function sshdConfig(labDir: string, h: string): string {
         "LogLevel ERROR",
         "MaxStartups 100:30:200",
         "MaxSessions 50",
-        `SetEnv PATH=${LAB_PATH}`,
+        // DUALSTACK_LAB_SHARED: a directory every host of this lab sees (the lab's own, under
+        // /var/tmp, which no host overlays): the k3s double's node registry lives there, so a
+        // re-installed agent shows up again on its server, as a real kubelet re-registers.
+        `SetEnv PATH=${LAB_PATH} DUALSTACK_LAB_SHARED=${path.join(labDir, "shared")}`,
         "",
     ].join("\n");
 }
@@ -457,6 +460,7 @@ export async function createLab(opts: { hosts: number; name?: string }): Promise
         await must("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${id}-client`, "-f", clientKey]);
         fs.copyFileSync(`${clientKey}.pub`, path.join(labDir, "authorized_keys"));
         fs.writeFileSync(path.join(labDir, "systemctl-double"), SYSTEMCTL_DOUBLE, { mode: 0o755 });
+        fs.mkdirSync(path.join(labDir, "shared"));
         const privateKey = fs.readFileSync(clientKey, "utf8");
 
         // The switch: a bridge in its own namespace. IPv6 is off on the bridge itself so that
