@@ -15,11 +15,10 @@ import { isSingleNode, K0S_CONFIG_PATH } from "./k0sconfig";
 /** get.k0s.sh hard-codes /usr/local/bin (it ignores K0S_INSTALL_PATH). */
 export const K0S_BIN = "/usr/local/bin/k0s";
 /**
- * Air-gapped installs stage the binary here (remote.CopyToRemote) and the install step moves it
+ * Air-gapped installs stage the binary here (remote.CopyToRemote) and the install step copies it
  * into place: copying straight onto /usr/local/bin/k0s fails with ETXTBSY while k0s runs, which
- * is exactly the moment of an upgrade.
+ * is exactly the moment of an upgrade. The stage step's delete removes the folder.
  */
-/** Where CopyToRemote puts the air-gapped binary; the install step moves it into place atomically. */
 export const K0S_AIRGAP_STAGE = "/var/lib/dualstack/k0s-airgap";
 export const K0S_STAGED_BIN = `${K0S_AIRGAP_STAGE}/k0s`;
 
@@ -219,7 +218,9 @@ export function resetScript(plan: Plan, node: PlannedNode): string {
         "# kube-proxy's chains and IPVS dummy interface: k0s reset leaves iptables rules (docs/reset.md).",
         iptablesCleanupLines(["KUBE-"]),
         "ip link delete kube-ipvs0 2>/dev/null || true",
-        `rm -f ${q(K0S_TOKEN_FILE)} ${q(`${K0S_TOKEN_FILE}.dualstack-new`)} ${q(K0S_BIN)} ${q(`${K0S_BIN}.dualstack-new`)} ${q(K0S_STAGED_BIN)}`,
+        // Only what install put there: the staged binary belongs to the stage and copy steps, which a
+        // replaced install (e.g. a new node-ip) does not replace; the new install copies it again.
+        `rm -f ${q(K0S_TOKEN_FILE)} ${q(`${K0S_TOKEN_FILE}.dualstack-new`)} ${q(K0S_BIN)} ${q(`${K0S_BIN}.dualstack-new`)}`,
         `rmdir ${q("/etc/k0s")} 2>/dev/null || true`,
     );
 }

@@ -240,3 +240,33 @@ function isDescendant(result: RunResult, r: Registered, ancestorUrn: string): bo
     }
     return false;
 }
+
+/**
+ * Like a `pulumi up` that replaces `names` (delete-before-replace) and keeps everything else: the
+ * old deletes run dependents first (as destroyRegistered), then the creates in registration
+ * order with the recorded inputs. `stdinFrom` feeds a replaced step the new stdout of another
+ * replaced step (a join token made again), as the program's `stdin: <step>.stdout` would.
+ */
+export async function replaceRegistered(
+    result: RunResult,
+    lab: Lab,
+    names: string[],
+    opts: { stdinFrom?: Record<string, string>; timeline?: TimelineEntry[] } = {},
+): Promise<void> {
+    await destroyRegistered(result, lab, { only: names, timeline: opts.timeline });
+    const stdout = new Map<string, string>();
+    for (const r of result.resources.filter((x) => names.includes(x.name))) {
+        const from = opts.stdinFrom?.[r.name];
+        if (from !== undefined && !stdout.has(from)) throw new Error(`${r.name} reads the stdout of ${from}, which is not replaced before it`);
+        const inputs = from === undefined ? r.inputs : { ...r.inputs, stdin: stdout.get(from) };
+        const entry: TimelineEntry = { name: r.name, type: r.type, phase: "create", host: hostLabel(lab, String(unwrapSecrets(r.inputs.connection)?.host)), start: Date.now(), end: 0, ok: false };
+        opts.timeline?.push(entry);
+        try {
+            if (r.type === "command:remote:CopyToRemote") await copyToRemote(lab, r.name, inputs);
+            else if (r.type === "command:remote:Command") stdout.set(r.name, (await runRemote(lab, r.name, inputs, unwrapSecrets(inputs.create))).stdout);
+            entry.ok = true;
+        } finally {
+            entry.end = Date.now();
+        }
+    }
+}

@@ -10,7 +10,7 @@ import { K0S_TOKEN_FILE } from "../../components/k0s/scripts";
 import { loadPlan, Plan } from "../../components/plan";
 import { rawConfig } from "../support/configs";
 import { RunResult, runProgram, stringLeaves, unwrapSecrets } from "../support/program";
-import { destroyRegistered, ExecuteArgs, labExecutor, runRemote, TimelineEntry } from "./executor";
+import { destroyRegistered, ExecuteArgs, labExecutor, replaceRegistered, runRemote, TimelineEntry } from "./executor";
 import { createLab, Lab, LabHost, leftoverNamespaces, requireLabPrerequisites } from "./harness";
 
 const DOUBLE_DIR = path.join(__dirname, "doubles", "k0s");
@@ -73,13 +73,17 @@ interface Call {
     argv: string;
 }
 
-async function calls(h: LabHost): Promise<Call[]> {
+/** The double's recorded calls on a host, those from `sinceNs` on when given (lab hosts share the clock). */
+async function calls(h: LabHost, sinceNs = 0n): Promise<Call[]> {
     const text = (await h.inspect(`cat ${REC}/calls.log 2>/dev/null || true`)).stdout;
     return text
         .split("\n")
         .filter(Boolean)
-        .map((l) => ({ ns: BigInt(l.slice(0, l.indexOf(" "))), argv: l.slice(l.indexOf(" ") + 1) }));
+        .map((l) => ({ ns: BigInt(l.slice(0, l.indexOf(" "))), argv: l.slice(l.indexOf(" ") + 1) }))
+        .filter((c) => c.ns >= sinceNs);
 }
+
+const nowNs = () => BigInt(Date.now()) * 1000000n;
 
 describe("lab: k0s dual-stack cluster, air-gapped, with a recording k0s double", function () {
     this.timeout(300000);
@@ -198,6 +202,31 @@ describe("lab: k0s dual-stack cluster, air-gapped, with a recording k0s double",
         assert.equal(await snap(), before);
     });
 
+    it("a replaced install (a new node-ip replaces joined, token and install) reinstalls from the staged binary, which is not copied again", async () => {
+        const h = byNode("worker2");
+        const stagedSha = await must(h, "sha256sum < /var/lib/dualstack/k0s-airgap/k0s");
+        const since = nowNs();
+        const steps: TimelineEntry[] = [];
+        // Pulumi's order for delete-before-replace: the old joined (drain) and install (reset) go,
+        // then the new token, install and joined are created; stage and binary are kept.
+        await replaceRegistered(result, lab, ["cluster-worker2-token", "cluster-worker2-install", "cluster-worker2-joined"], {
+            stdinFrom: { "cluster-worker2-install": "cluster-worker2-token" },
+            timeline: steps,
+        });
+        assert.deepEqual(
+            steps.map((t) => `${t.phase} ${t.name} ${t.ok}`),
+            ["delete cluster-worker2-joined true", "delete cluster-worker2-install true", "create cluster-worker2-token true", "create cluster-worker2-install true", "create cluster-worker2-joined true"],
+        );
+        const argv = (await calls(h, since)).map((c) => c.argv);
+        assert.ok(argv.indexOf("reset") >= 0 && argv.findIndex((a) => a.startsWith("install worker ")) > argv.indexOf("reset"), `worker2 was not reset and installed again: ${argv.join("; ")}`);
+        assert.equal(await must(h, "sha256sum < /usr/local/bin/k0s"), stagedSha, "the new install took the staged binary");
+        assert.equal(await must(h, "sha256sum < /var/lib/dualstack/k0s-airgap/k0s"), stagedSha, "the staged binary is still there for the next change");
+        assert.match(await must(h, "/usr/local/bin/k0s status"), /Role: worker/);
+        // The new install joined with the new token (the last one issued).
+        const ledger = (await must(byNode("ctl1"), `cat ${REC}/issued-tokens.ledger`)).split("\n").filter(Boolean);
+        assert.equal((await must(h, `cat ${K0S_TOKEN_FILE}`)).trim(), ledger[ledger.length - 1]);
+    });
+
     it("destroy: drain and delete each node from the first controller, reset workers before controllers, leave nothing behind", async () => {
         const present = (h: LabHost) =>
             must(
@@ -218,6 +247,8 @@ describe("lab: k0s dual-stack cluster, air-gapped, with a recording k0s double",
             }
         }
         const deletes: TimelineEntry[] = [];
+        // Only the destroy's calls: an earlier test replaced worker2's install (a reset of its own).
+        const since = nowNs();
         await destroyRegistered(result, lab, { timeline: deletes });
         const ended = (name: string) => deletes.find((d) => d.name === name)!;
         // Drains run on ctl1 before the node's reset.
@@ -226,20 +257,20 @@ describe("lab: k0s dual-stack cluster, air-gapped, with a recording k0s double",
             assert.ok(drain.ok && drain.host === lab.hosts[0].name, `${n}: drained on ${drain?.host}`);
             assert.ok(drain.end <= ended(`cluster-${n}-install`).start, `${n} was reset before it was drained`);
         }
-        const ctl1 = await calls(byNode("ctl1"));
+        const ctl1 = await calls(byNode("ctl1"), since);
         for (const n of ["ctl2", "worker1", "worker2"]) {
             assert.ok(ctl1.some((c) => c.argv.startsWith(`kubectl drain ${n} --ignore-daemonsets`)), `${n} not drained`);
             assert.ok(ctl1.some((c) => c.argv === `kubectl delete node ${n} --ignore-not-found`), `${n} not deleted`);
         }
         // Resets as the double recorded them: workers, then ctl2 (after leaving etcd), then ctl1.
-        const resetAt = async (n: string) => (await calls(byNode(n))).find((c) => c.argv === "reset")!.ns;
+        const resetAt = async (n: string) => (await calls(byNode(n), since)).find((c) => c.argv === "reset")!.ns;
         const [r1, r2, rw1, rw2] = await Promise.all(NAMES.map(resetAt));
         assert.ok(rw1 < r2 && rw2 < r2 && r2 < r1, "reset order must be workers, ctl2, ctl1");
-        const ctl2 = await calls(byNode("ctl2"));
+        const ctl2 = await calls(byNode("ctl2"), since);
         const leave = ctl2.find((c) => c.argv === "etcd leave");
         assert.ok(leave && leave.ns < r2, "ctl2 did not leave etcd before its reset");
         for (const n of NAMES) {
-            const stopAt = (await calls(byNode(n))).find((c) => c.argv === "stop")?.ns;
+            const stopAt = (await calls(byNode(n), since)).find((c) => c.argv === "stop")?.ns;
             assert.ok(stopAt !== undefined && stopAt < (await resetAt(n)), `${n}: not stopped before reset`);
         }
         for (const h of lab.hosts) {

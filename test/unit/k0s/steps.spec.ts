@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import { k0sSteps } from "../../../components/k0s/steps";
 import { ClusterSteps, CommandStep, hostPrepOf, stepById, waitsFor } from "../../../components/steps";
 import { baseConfig, ConfigInput, planOf } from "../../support/configs";
-import { assertListedAfterWhatItWaitsFor } from "../../support/steps";
+import { assertListedAfterWhatItWaitsFor, assertReplacedDeletesKeepTheRest } from "../../support/steps";
 
 const node = (name: string, role: string, i: number) => ({ name, host: `192.168.122.${10 + i}`, role, interface: "eth0" });
 
@@ -90,6 +90,22 @@ describe("k0s/steps: order as data", () => {
         const air = steps(1, 1, { install: { source: "airgap", airgapDir: "/srv/k0s" } });
         assert.deepEqual(after(air, "worker1-binary"), [hostPrepOf("worker1"), "worker1-airgap-stage"]);
         assert.deepEqual(after(air, "worker1-install"), [hostPrepOf("worker1"), "ctl1-install", "worker1-binary", "worker1-token"]);
+    });
+
+    it("air-gapped, a node's new IPv6 address replaces its install but not the staged binary: the old install's delete leaves it for the new install", () => {
+        const air = (ipv6?: string) =>
+            k0sSteps(
+                planOf(baseConfig({
+                    distribution: "k0s",
+                    version: "v1.36.3+k0s.2",
+                    traefik: { loadBalancer: "none" },
+                    install: { source: "airgap", airgapDir: "/srv/k0s" },
+                    nodes: [node("ctl1", "control-plane", 0), { ...node("worker1", "worker", 50), ...(ipv6 ? { ipv6 } : {}) }],
+                })),
+            );
+        const replaced = assertReplacedDeletesKeepTheRest(air(), air("fd45:a71:55a6:1::99"));
+        // What the real engine replaced (node-ip is create-only); the staging steps stay.
+        assert.deepEqual([...replaced].sort(), ["worker1-install", "worker1-joined", "worker1-token"]);
     });
 
     it("every step comes after the steps it waits for (registerSteps registers in list order)", () => {

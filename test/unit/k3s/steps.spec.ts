@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import { k3sSteps } from "../../../components/k3s/steps";
 import { ClusterSteps, CommandStep, hostPrepOf, stepById, waitsFor } from "../../../components/steps";
 import { baseConfig, ConfigInput, planOf } from "../../support/configs";
-import { assertListedAfterWhatItWaitsFor } from "../../support/steps";
+import { assertListedAfterWhatItWaitsFor, assertReplacedDeletesKeepTheRest } from "../../support/steps";
 
 const node = (name: string, role: string, i: number) => ({ name, host: `192.168.121.${10 + i}`, role, interface: "eth0" });
 
@@ -98,6 +98,19 @@ describe("k3s/steps: order as data", () => {
         const copies = ["install.sh", "k3s", "k3s-airgap-images-amd64.tar.zst"].map((f) => `worker1-copy-${f}`);
         assert.deepEqual(after(air, "worker1-install"), [hostPrepOf("worker1"), "worker1-token", ...copies, "cp1-install"]);
         for (const c of copies) assert.deepEqual(after(air, c), ["worker1-airgap-stage"]);
+    });
+
+    it("air-gapped, a node's new IPv6 address replaces its install but not the staged files: the old install's delete leaves them for the new install", () => {
+        const air = (ipv6?: string) =>
+            k3sSteps(
+                planOf(baseConfig({
+                    install: { source: "airgap", airgapDir: "/srv/k3s" },
+                    nodes: [node("cp1", "control-plane", 0), { ...node("worker1", "worker", 50), ...(ipv6 ? { ipv6 } : {}) }],
+                })),
+                ["k3s-airgap-images-amd64.tar.zst"],
+            );
+        const replaced = assertReplacedDeletesKeepTheRest(air(), air("fd45:a71:55a6:1::99"));
+        assert.deepEqual([...replaced].sort(), ["worker1-install", "worker1-member"]);
     });
 
     it("every step comes after the steps it waits for (registerSteps registers in list order)", () => {
