@@ -6,9 +6,12 @@ import { stringify } from "yaml";
 import { PROFILES } from "../distributions";
 import type { PlannedNode } from "../plan";
 import { q, script } from "../shell";
+import { recordSysctlsLines, restoreSysctlsLines, type Sysctl, sysctlLines } from "../sysctl";
 
 export const STATE_DIR = "/var/lib/dualstack";
 export const SYSCTL_FILE = "/etc/sysctl.d/90-dualstack.conf";
+/** The running values the sysctl step found before it applied its drop-in (restored on delete). */
+export const SYSCTL_STATE = `${STATE_DIR}/sysctl.state`;
 /** Units that must find the address in place when they start (k3s/k0s install them, kubeadm hosts get kubelet). */
 export const CLUSTER_UNITS = [...new Set(Object.values(PROFILES).flatMap((p) => [p.serviceUnits["control-plane"], p.serviceUnits.worker].map((u) => `${u}.service`)))];
 
@@ -100,18 +103,24 @@ export function sysctlIfaceKey(iface: string): string {
     return iface.replace(/\./g, "/");
 }
 
+/** What the drop-in sets, in its order. */
+export function hostSysctls(node: PlannedNode): Sysctl[] {
+    return [
+        ["net.ipv4.ip_forward", "1"],
+        ["net.ipv6.conf.all.forwarding", "1"],
+        ["net.ipv6.conf.default.accept_ra", "2"],
+        [`net.ipv6.conf.${sysctlIfaceKey(node.interface)}.accept_ra`, "2"],
+    ];
+}
+
 export function sysctlDropIn(node: PlannedNode): string {
     return [
         "# Managed by dualstack (Pulumi).",
         "# Forwarding carries pod traffic (Calico; kubeadm/Calico dual-stack requirements).",
         "# With forwarding on, the kernel ignores router advertisements unless accept_ra is 2",
         "# (Documentation/networking/ip-sysctl.rst), and an RA-learned IPv6 default route expires.",
-        "# pulumi destroy removes this file but does not reset the values: k3s and k0s enable",
-        "# forwarding themselves at runtime, and resetting it under a running cluster would cut pods off.",
-        "net.ipv4.ip_forward = 1",
-        "net.ipv6.conf.all.forwarding = 1",
-        "net.ipv6.conf.default.accept_ra = 2",
-        `net.ipv6.conf.${sysctlIfaceKey(node.interface)}.accept_ra = 2`,
+        `# pulumi destroy removes this file and restores the values recorded in ${SYSCTL_STATE}.`,
+        ...sysctlLines(hostSysctls(node)),
         "",
     ].join("\n");
 }
@@ -344,10 +353,14 @@ export function ipv6DeleteScript(node: PlannedNode): string {
     );
 }
 
-/** sysctl create: one drop-in, applied on its own (`sysctl -p FILE`, not --system). */
+/**
+ * sysctl create: records the running values (first run only), then one drop-in, applied on its
+ * own (`sysctl -p FILE`, not --system).
+ */
 export function sysctlCreateScript(node: PlannedNode): string {
     return script(
         putFileFunction(),
+        recordSysctlsLines(SYSCTL_STATE, hostSysctls(node)),
         `f=${q(SYSCTL_FILE)}`,
         `put_file "$f" 0644 ${q(sysctlDropIn(node))}`,
         'if [ "$changed" = yes ]; then echo "dualstack: wrote $f"; fi',
@@ -356,9 +369,17 @@ export function sysctlCreateScript(node: PlannedNode): string {
     );
 }
 
-/** sysctl delete: removes the drop-in only; the file's comment says why values are kept. */
-export function sysctlDeleteScript(_node: PlannedNode): string {
-    return script(`rm -f ${q(SYSCTL_FILE)}`);
+/**
+ * sysctl delete: removes the drop-in and writes the recorded values back. It runs after the
+ * cluster's deletes (the cluster waits for host preparation), so no running cluster loses its
+ * forwarding; with host preparation turned off under a live cluster it would (README).
+ */
+export function sysctlDeleteScript(node: PlannedNode): string {
+    return script(
+        `rm -f ${q(SYSCTL_FILE)}`,
+        restoreSysctlsLines(SYSCTL_STATE, hostSysctls(node)),
+        `rmdir ${q(STATE_DIR)} 2>/dev/null || true`,
+    );
 }
 
 export type StepName = "facts" | "ipv6" | "sysctl";

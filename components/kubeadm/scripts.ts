@@ -9,6 +9,7 @@ import { KUBEADM_AIRGAP_BINARIES, KUBEADM_KUBECTL } from "../distributions/kubea
 import { calicoCleanupLines, drainAndDeleteLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
 import type { Plan, PlannedNode } from "../plan";
 import { q, qa, script } from "../shell";
+import { recordSysctlsLines, restoreSysctlsLines, type Sysctl, sysctlLines } from "../sysctl";
 import { BIN_DIR, KUBEADM_AIRGAP_STAGE, KUBELET_DROPIN, KUBELET_UNIT, kubeadmOnlyLines, osFamilyLines, packagesLines, putFileLines, repoMinor } from "./packages";
 
 export { KUBEADM_AIRGAP_STAGE } from "./packages";
@@ -43,7 +44,10 @@ export function kernelModules(plan: Plan): string[] {
     return [...BASE_MODULES, ...(plan.cluster.kubeProxyMode === "ipvs" ? IPVS_MODULES : [])];
 }
 
-export const SYSCTLS: [string, string][] = [
+/** The running values the prep step found before it applied its sysctl drop-in (restored on delete). */
+export const SYSCTL_STATE = "/var/lib/dualstack/kubeadm-sysctl.state";
+
+export const SYSCTLS: Sysctl[] = [
     ["net.bridge.bridge-nf-call-iptables", "1"],
     ["net.bridge.bridge-nf-call-ip6tables", "1"],
     ["net.ipv4.ip_forward", "1"],
@@ -55,7 +59,7 @@ export function modulesFile(plan: Plan): string {
 }
 
 export function sysctlFile(): string {
-    return SYSCTLS.map(([k, v]) => `${k} = ${v}`).join("\n") + "\n";
+    return sysctlLines(SYSCTLS).join("\n") + "\n";
 }
 
 /** Records `key=<value of $v>` on the host, once (the first run's answer is what delete must undo). */
@@ -90,6 +94,8 @@ export function prepCreateScript(plan: Plan, node: PlannedNode): string {
         putFileLines(MODULES_FILE, modulesFile(plan).trimEnd()),
         `for m in ${qa(mods)}; do modprobe "$m"; done`,
         "# Bridged traffic through iptables/ip6tables, forwarding for both families.",
+        // After modprobe: the bridge-nf-call keys exist only with br_netfilter loaded.
+        recordSysctlsLines(SYSCTL_STATE, SYSCTLS),
         putFileLines(SYSCTL_FILE, sysctlFile().trimEnd()),
         `sysctl -q -p ${q(SYSCTL_FILE)}`,
         "# containerd from the host's own packages.",
@@ -162,7 +168,8 @@ export function prepDeleteScript(): string {
         `state=${q(PREP_STATE_FILE)}`,
         `rec() { sed -n "s/^$1=//p" "$state" 2>/dev/null | head -n 1; }`,
         `rm -f ${qa([APT_SOURCE, APT_KEYRING, YUM_REPO, SYSCTL_FILE, MODULES_FILE])}`,
-        // The running values stay until reboot: containerd-using workloads elsewhere may rely on them.
+        // Loaded modules stay until reboot (unloading br_netfilter under other bridges is not ours to do).
+        restoreSysctlsLines(SYSCTL_STATE, SYSCTLS),
         'if [ "$(rec containerdConfig)" = written ]; then',
         `    rm -f ${q(CONTAINERD_CONFIG)}`,
         "fi",

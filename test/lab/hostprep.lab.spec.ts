@@ -10,7 +10,7 @@ import { connectionFor } from "../../components/connection";
 import { HostPrep } from "../../components/hostprep";
 import { autodetectIPv6, preflight } from "../../components/hostprep/autodetect";
 import { parseFacts } from "../../components/hostprep/facts";
-import { hostPaths, ifupdownStanza, netplanDropIn, SYSCTL_FILE } from "../../components/hostprep/scripts";
+import { hostPaths, ifupdownStanza, netplanDropIn, SYSCTL_FILE, SYSCTL_STATE } from "../../components/hostprep/scripts";
 import type { Plan } from "../../components/plan";
 import { loadPlan } from "../../components/plan";
 import { rawConfig } from "../support/configs";
@@ -115,17 +115,32 @@ async function must(h: LabHost, command: string): Promise<string> {
 interface Snapshot {
     addresses: string[];
     files: string;
+    /** The running values host preparation changes (and, through all.forwarding/ip_forward, the interface's own). */
+    sysctls: string;
     systemctlCalls: string[];
 }
 
+/** Runtime sysctls of a host: a drop-in's removal does not reset them, the sysctl step's delete must. */
+const sysctlFiles = (iface: string) => [
+    "/proc/sys/net/ipv4/ip_forward",
+    `/proc/sys/net/ipv4/conf/${iface}/forwarding`,
+    "/proc/sys/net/ipv6/conf/all/forwarding",
+    "/proc/sys/net/ipv6/conf/default/forwarding",
+    `/proc/sys/net/ipv6/conf/${iface}/forwarding`,
+    "/proc/sys/net/ipv6/conf/all/accept_ra",
+    "/proc/sys/net/ipv6/conf/default/accept_ra",
+    `/proc/sys/net/ipv6/conf/${iface}/accept_ra`,
+];
+
 const WATCHED = ["/etc/sysctl.d", "/etc/systemd/system", "/etc/netplan", "/etc/network", "/etc/NetworkManager", "/var/lib/dualstack"];
 
-/** What host preparation may change on a host: eth0's IPv6 addresses and the watched files (content, mode, mtime). */
+/** What host preparation may change on a host: eth0's IPv6 addresses, runtime sysctls and the watched files (content, mode, mtime). */
 async function snapshot(h: LabHost): Promise<Snapshot> {
     const addrs = JSON.parse(await must(h, `ip -j -6 addr show dev ${h.iface}`))[0].addr_info.map((a: any) => `${a.local}/${a.prefixlen} ${a.scope}`).sort();
     const files = await must(h, `for d in ${WATCHED.join(" ")}; do [ -d "$d" ] && find "$d" -type f -exec stat -c '%n %a %Y' {} \\; -exec sha256sum {} \\; ; done | sort; true`);
+    const sysctls = await must(h, `for f in ${sysctlFiles(h.iface).join(" ")}; do echo "$f=$(cat "$f")"; done`);
     const log = (await h.inspect(`cat ${SYSTEMCTL_DOUBLE_LOG} 2>/dev/null || true`)).stdout;
-    return { addresses: addrs, files, systemctlCalls: log.split("\n").filter(Boolean) };
+    return { addresses: addrs, files, sysctls, systemctlCalls: log.split("\n").filter(Boolean) };
 }
 
 async function v6Addresses(h: LabHost): Promise<{ local: string; prefixlen: number; scope: string }[]> {
@@ -218,6 +233,9 @@ describe("lab: host preparation on real SSH test hosts", function () {
             assert.ok(calls.includes(`enable --now ${p.unitName}`), `${h.name}: systemctl double saw ${JSON.stringify(calls)}`);
             assert.match(await must(h, `cat ${p.state}`), /^added=yes\npersist=systemd\n/);
             assert.ok((await must(h, `cat ${SYSCTL_FILE}`)).includes("net.ipv6.conf.eth0.accept_ra = 2"));
+            // What the host had before (a fresh network namespace), root-only, for the delete.
+            assert.equal(await must(h, `cat ${SYSCTL_STATE}`), "net.ipv4.ip_forward=0\nnet.ipv6.conf.all.forwarding=0\nnet.ipv6.conf.default.accept_ra=1\nnet.ipv6.conf.eth0.accept_ra=1\n");
+            assert.equal(await must(h, `stat -c '%a %U' ${SYSCTL_STATE}`), "600 root\n");
         }
         // The hosts reach each other over IPv6 on the planned addresses.
         for (const a of hosts) {
@@ -238,6 +256,7 @@ describe("lab: host preparation on real SSH test hosts", function () {
             const f = afterFirst.get(h.name)!;
             assert.deepEqual(s.addresses, f.addresses);
             assert.equal(s.files, f.files);
+            assert.equal(s.sysctls, f.sysctls);
             assert.equal(s.systemctlCalls.filter((c) => c.startsWith("enable")).length, 1, `${h.name}: ${JSON.stringify(s.systemctlCalls)}`);
         }
 
@@ -256,6 +275,7 @@ describe("lab: host preparation on real SSH test hosts", function () {
             const first = firstState.get(h.name)!;
             assert.deepEqual(s.addresses, first.addresses, `${h.name}: only link-local again`);
             assert.equal(s.files, first.files, `${h.name}: no drop-in, no unit, no state file`);
+            assert.equal(s.sysctls, first.sysctls, `${h.name}: the running sysctls are back to what the host had`);
             assert.ok(s.systemctlCalls.includes(`disable --now ${hostPaths(plan.nodes.find((n) => n.name === h.name)!).unitName}`));
             assert.equal((await h.inspect("test -e /var/lib/dualstack")).code, 1);
         }
@@ -281,7 +301,7 @@ describe("lab: host preparation on real SSH test hosts", function () {
         assert.ok(!h2After.some((a) => a.local === n2.ipv6), "h2 loses only what dualstack added");
         await must(h1, `ip -6 addr del ${n1.ipv6Cidr} dev eth0`);
         await must(h2, "ip -6 addr del fd00:beef::5/64 dev eth0");
-        for (const h of [h1, h2]) assert.deepEqual(await snapshot(h).then((s) => [s.addresses, s.files]), [firstState.get(h.name)!.addresses, firstState.get(h.name)!.files]);
+        for (const h of [h1, h2]) assert.deepEqual(await snapshot(h).then((s) => [s.addresses, s.files, s.sysctls]), [firstState.get(h.name)!.addresses, firstState.get(h.name)!.files, firstState.get(h.name)!.sysctls]);
     });
 
     it("persists with the host's own network manager (netplan, NetworkManager, ifupdown test doubles) and undoes exactly that", async () => {
@@ -357,7 +377,7 @@ describe("lab: host preparation on real SSH test hosts", function () {
         await down(lab, run);
         for (const h of hosts) {
             const s = await snapshot(h);
-            assert.deepEqual([s.addresses, s.files], [before.get(h.name)!.addresses, before.get(h.name)!.files], h.name);
+            assert.deepEqual([s.addresses, s.files, s.sysctls], [before.get(h.name)!.addresses, before.get(h.name)!.files, before.get(h.name)!.sysctls], h.name);
         }
         assert.equal(await must(hNm, "cat /run/nm-double/addresses"), "", "the address left the NetworkManager profile");
         assert.equal((await must(hNetplan, "cat /run/netplan-double.log")).split("\n").filter((l) => l === "generate").length, 2);
@@ -408,7 +428,7 @@ describe("lab: host preparation on real SSH test hosts", function () {
         await down(lab, runAll);
         for (const h of lab.hosts) {
             const s = await snapshot(h);
-            assert.deepEqual([s.addresses, s.files], [firstState.get(h.name)!.addresses, firstState.get(h.name)!.files], h.name);
+            assert.deepEqual([s.addresses, s.files, s.sysctls], [firstState.get(h.name)!.addresses, firstState.get(h.name)!.files, firstState.get(h.name)!.sysctls], h.name);
         }
     });
     it("preflight refuses a host where Calico would pick another address, before changing it", async () => {
@@ -427,7 +447,7 @@ describe("lab: host preparation on real SSH test hosts", function () {
         const after = await snapshot(h3);
         // The facts step only queries the systemctl double (is-active); nothing was enabled or started.
         const changes = (c: string[]) => c.filter((x) => !/^is-(active|enabled)\b/.test(x));
-        assert.deepEqual([after.addresses, after.files, changes(after.systemctlCalls)], [before.addresses, before.files, changes(before.systemctlCalls)]);
+        assert.deepEqual([after.addresses, after.files, after.sysctls, changes(after.systemctlCalls)], [before.addresses, before.files, before.sysctls, changes(before.systemctlCalls)]);
         await must(h3, "ip link del ens9");
     });
 });

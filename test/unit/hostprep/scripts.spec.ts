@@ -108,7 +108,7 @@ describe("HostPrep scripts and files", () => {
         const text = sysctlDropIn(n);
         const keys = text.split("\n").filter((l) => l && !l.startsWith("#"));
         assert.deepEqual(keys, ["net.ipv4.ip_forward = 1", "net.ipv6.conf.all.forwarding = 1", "net.ipv6.conf.default.accept_ra = 2", "net.ipv6.conf.eth0/100.accept_ra = 2"]);
-        assert.match(text, /does not reset the values: k3s and k0s enable/);
+        assert.match(text, /pulumi destroy removes this file and restores the values recorded in \/var\/lib\/dualstack\/sysctl\.state\./);
         const create = hostPrepSteps(n).find((s) => s.name === "sysctl")!.create;
         assert.match(create, /sysctl -q -p "\$f"/);
         assert.doesNotMatch(create, /--system/);
