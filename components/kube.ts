@@ -68,6 +68,40 @@ export const CALICO_CNI_FILES = [
     "/opt/cni/bin/calico-ipam",
 ];
 
+/**
+ * The CNI directories (parents first) install-cni writes into; its hostPath volumes create them
+ * when missing (type DirectoryOrCreate), and nothing removes them again.
+ */
+export const CNI_DIRS = ["/etc/cni", "/etc/cni/net.d", "/opt/cni", "/opt/cni/bin"];
+/** Which of CNI_DIRS a node lacked before its install: only those may go on its delete. */
+export const CNI_DIRS_STATE = "/var/lib/dualstack/cni-dirs.absent";
+
+/** Before an install: records, once, the CNI directories that are not there yet (`root`: tests only). */
+export function cniDirsRecordLines(root = ""): string[] {
+    const state = `${root}${CNI_DIRS_STATE}`;
+    return [
+        `if [ ! -f ${q(state)} ]; then`,
+        `    mkdir -p ${q(state.slice(0, state.lastIndexOf("/")))}`,
+        `    for d in ${CNI_DIRS.map((d) => q(root + d)).join(" ")}; do if [ ! -e "$d" ]; then echo "$d"; fi; done > ${q(`${state}.new`)}`,
+        `    mv -f ${q(`${state}.new`)} ${q(state)}`,
+        "fi",
+    ];
+}
+
+/** After Calico's files are gone: removes the recorded CNI directories that are empty, children first. */
+export function cniDirsRemoveLines(root = ""): string[] {
+    const state = `${root}${CNI_DIRS_STATE}`;
+    return [
+        `if [ -f ${q(state)} ]; then`,
+        `    for d in ${[...CNI_DIRS].reverse().map((d) => q(root + d)).join(" ")}; do`,
+        `        if grep -qxF "$d" ${q(state)}; then rmdir "$d" 2>/dev/null || true; fi`,
+        "    done",
+        `    rm -f ${q(state)}`,
+        "fi",
+        `rmdir ${q(state.slice(0, state.lastIndexOf("/")))} 2>/dev/null || true`,
+    ];
+}
+
 /** Host directories calico-node mounts and fills. */
 export const CALICO_STATE_DIRS = ["/var/lib/calico", "/var/run/calico", "/run/calico", "/var/log/calico"];
 

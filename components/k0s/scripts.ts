@@ -3,7 +3,7 @@
 // `remoteCommand`; render.ts writes the same bodies to out/<stack>/nodes/<node>/scripts/.
 // k0s facts: docs/install.md, docs/k0s-multi-node.md, docs/reset.md, cmd/install/*.go,
 // cmd/token/create.go (k0sproject/k0s); get.k0s.sh is k0sproject/get index.html.
-import { calicoCleanupLines, drainAndDeleteLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
+import { calicoCleanupLines, cniDirsRecordLines, cniDirsRemoveLines, drainAndDeleteLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
 import { k0s } from "../distributions/k0s";
 import type { Plan, PlannedNode } from "../plan";
 import { k0sBinaryLines } from "../installers";
@@ -162,6 +162,7 @@ function stopLines(): string[] {
 export function installScript(plan: Plan, node: PlannedNode, configSha256?: string): string {
     return script(
         `# k0s ${plan.version} on ${node.name} (${node.role}): install, start, wait until ready.`,
+        cniDirsRecordLines(),
         installBinaryLines(plan),
         joinsWithToken(plan, node) ? writeTokenLines() : [],
         configCheckLines(configSha256),
@@ -215,6 +216,7 @@ export function resetScript(plan: Plan, node: PlannedNode): string {
         "    fi",
         "fi",
         calicoCleanupLines(),
+        cniDirsRemoveLines(),
         "# kube-proxy's chains and IPVS dummy interface: k0s reset leaves iptables rules (docs/reset.md).",
         iptablesCleanupLines(["KUBE-"]),
         "ip link delete kube-ipvs0 2>/dev/null || true",

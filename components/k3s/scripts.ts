@@ -10,7 +10,7 @@
 // - It writes /usr/local/bin/k3s-uninstall.sh (server) or k3s-agent-uninstall.sh (agent), which
 //   stop everything and remove /etc/rancher/k3s, /var/lib/rancher/k3s and the binary.
 // - Air-gap: images go to /var/lib/rancher/k3s/agent/images/ (docs/installation/airgap.md).
-import { calicoCleanupLines, drainAndDeleteLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
+import { calicoCleanupLines, cniDirsRecordLines, cniDirsRemoveLines, drainAndDeleteLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
 import { k3sInstallerLines } from "../installers";
 import { registriesRemoveLines, registriesWriteLines, renderK3sRegistries, type RuntimeRestart } from "../registries";
 import { q, script } from "../shell";
@@ -120,6 +120,7 @@ export function installScript(plan: Plan, node: PlannedNode): string {
     const p = K3S_PATHS;
     const role = roleOf(node);
     const lines: (string | string[])[] = [
+        cniDirsRecordLines(),
         `node=${q(node.name)}`,
         `version=${q(plan.version)}`,
         `mkdir -p ${q(p.configDir)}`,
@@ -171,7 +172,7 @@ export function uninstallScript(node: PlannedNode): string {
         "fi",
         // What Calico leaves behind: the k3s scripts only clean flannel, cni0 and KUBE-/CNI- rules.
         calicoCleanupLines(),
-        "rmdir /etc/cni/net.d /etc/cni 2>/dev/null || true",
+        cniDirsRemoveLines(),
         // The uninstall scripts keep /etc/rancher/node/password (the node's join password); the
         // node object and its password secret are gone by now (member delete), so it goes too.
         `rm -rf ${q(p.config)} ${q(`${p.config}.new`)} ${q(p.restartPending)} /etc/rancher/node`,

@@ -31,6 +31,10 @@ const LEFTOVERS = [
     "/etc/cni/net.d/calico-kubeconfig",
     "/opt/cni/bin/calico",
     "/var/lib/calico",
+    // Empty directories too: the lab hosts have none of these before, so dualstack made them.
+    "/etc/cni",
+    "/opt/cni",
+    "/var/lib/dualstack",
 ];
 // K0sCluster is instantiated as "cluster" in index.ts; its children are `cluster-<node>-<step>`.
 const isK0sStep = (r: ExecuteArgs) => /^cluster-[a-z0-9-]+$/.test(r.name) && r.name !== "cluster-k8s";
