@@ -2,7 +2,10 @@
 // Shapes live here (zod); the rules that relate values to each other (CIDR overlap, capacity,
 // address validity, version tags) live in plan.ts so that both report into one problem list.
 import { z } from "zod";
+import { chartSourcesSchema } from "./charts";
 import { Problems } from "./problems";
+import { registriesSchema } from "./registries";
+import { etcdSnapshotsSchema } from "./snapshots";
 
 export const NAMESPACE = "dualstack";
 
@@ -108,6 +111,8 @@ export const metallbSchema = z.strictObject({
 export const installSchema = z.strictObject({
     source: z.enum(["script", "airgap"]).default("script"),
     airgapDir: safeString.optional(),
+    /** `{<file>: <sha256>}` checked before a downloaded installer or binary is used (installers.ts). */
+    sha256: z.record(z.string(), z.string()).optional(),
 });
 
 export const clusterSchema = z.strictObject({
@@ -124,6 +129,11 @@ export const clusterSchema = z.strictObject({
         .default({ apiServer: [], controllerManager: [], kubelet: [], kubeProxy: [] }),
     /** k0s join token lifetime; short because a leaked token grants a node join. */
     tokenExpiry: safeString.default("1h"),
+    /** VIP / load balancer in front of the control planes (registration.ts). */
+    registrationAddress: safeString.optional(),
+    /** Workers/agents restarted at once on an upgrade; default 10% of them, at least 1 (batches.ts). */
+    workerUpgradeBatch: z.number().int().min(1).optional(),
+    etcdSnapshots: etcdSnapshotsSchema.optional(),
 });
 
 export const hostPrepSchema = z.strictObject({
@@ -156,6 +166,10 @@ export const configSchema = z.strictObject({
     cluster: clusterSchema.default(clusterSchema.parse({})),
     hostPrep: hostPrepSchema.default(hostPrepSchema.parse({})),
     checks: checksSchema.default(checksSchema.parse({})),
+    /** Per chart: a local packaged chart or a mirror instead of the upstream repository (components/charts.ts). */
+    charts: chartSourcesSchema.default({}),
+    /** Registry mirrors and credentials, in k3s' registries.yaml shape (registries.ts). */
+    registries: registriesSchema.optional(),
     /** Optional fixed cluster join token (set it with --secret); generated with @pulumi/random otherwise. */
     token: z.string().min(32).optional(),
 });
@@ -168,7 +182,7 @@ export type SshConfig = z.infer<typeof sshSchema>;
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof StackConfig)[];
 
 /** Keys whose value is a structured object or list (JSON in Pulumi's config store). */
-const STRUCTURED = new Set(["ssh", "nodes", "network", "calico", "traefik", "metallb", "install", "cluster", "hostPrep", "checks"]);
+const STRUCTURED = new Set(["ssh", "nodes", "network", "calico", "traefik", "metallb", "install", "cluster", "hostPrep", "checks", "charts", "registries"]);
 
 /** A config source: Pulumi's runtime config or a stack file read by the render command. */
 export type RawConfig = (key: string) => string | undefined;
@@ -197,7 +211,8 @@ const SECRET_PATHS = new Set(["token", "ssh.privateKey", "ssh.proxy.privateKey",
 /** The value with every secret inside it replaced, so problem reports never print a key or token. */
 export function redactSecrets(path: readonly PropertyKey[], value: unknown): unknown {
     const at = path.filter((x) => typeof x === "string").join(".");
-    if (SECRET_PATHS.has(at)) return value === undefined ? undefined : "(secret)";
+    // Registry passwords sit under a user-chosen host name: registries.configs.<host>.auth.password.
+    if (SECRET_PATHS.has(at) || /^registries\.configs\..+\.auth\.password$/.test(at)) return value === undefined ? undefined : "(secret)";
     if (Array.isArray(value)) return value.map((v, i) => redactSecrets([...path, i], v));
     if (value !== null && typeof value === "object" && !Array.isArray(value)) {
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets([...path, k], v)]));

@@ -1,19 +1,21 @@
 // Helm releases (helm.v3.Release: it previews against a cluster that does not exist yet, where a v4
 // Chart fails its Construct; pulumi-notes 4.3). One shape for every chart the program installs.
+// Where the chart comes from (upstream, a local .tgz or a mirror) is `dualstack:charts`, checked in
+// components/charts.ts before any host is touched.
+import { ChartLocation, chartLocation, ChartName, ChartSources } from "./charts";
 
 export interface ChartRef {
     /** Fixed release name, so the stored release Secret's name is deterministic. */
     release: string;
-    chart: string;
+    chart: ChartName;
+    /** The upstream repository, used unless `dualstack:charts` names another source. */
     repo: string;
     namespace: string;
 }
 
-export interface ReleaseArgs<V> {
+export interface ReleaseArgs<V> extends ChartLocation {
     name: string;
-    chart: string;
     version: string;
-    repositoryOpts: { repo: string };
     namespace: string;
     createNamespace: true;
     values: V;
@@ -21,12 +23,12 @@ export interface ReleaseArgs<V> {
     maxHistory: number;
 }
 
-export function releaseArgs<V>(ref: ChartRef, version: string, values: V): ReleaseArgs<V> {
+export function releaseArgs<V>(ref: ChartRef, version: string, values: V, sources: ChartSources): ReleaseArgs<V> {
     return {
         name: ref.release,
-        chart: ref.chart,
+        ...chartLocation(ref.chart, ref.repo, sources[ref.chart]),
+        // Kept for a local file too: Helm ignores it there, charts.ts has checked it matches.
         version,
-        repositoryOpts: { repo: ref.repo },
         namespace: ref.namespace,
         createNamespace: true,
         values,

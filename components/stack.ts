@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { chartSourceProblems, CHART_NAMES, pinnedChartVersions } from "./charts";
 import { NAMESPACE, StackConfig } from "./config";
 import type { SshSecrets } from "./connection";
 import { profileOf } from "./distributions";
@@ -65,6 +66,8 @@ export function secretsFor(plan: Plan, cfg: StackConfig): StackSecrets {
             }
         }
     }
+    // Packaged charts are read here too, so a wrong or missing archive stops the run with the rest.
+    problems.push(...chartSourceProblems(plan.charts, pinnedChartVersions(plan), (f) => fs.readFileSync(f)));
     if (problems.length > 0) throw new ConfigError(problems, plan.warnings);
     return out;
 }
@@ -75,6 +78,10 @@ export function readStack(): { plan: Plan; config: StackConfig; secrets: StackSe
     const { plan, config } = loadPlan((k) => pulumi.runtime.getConfig(k), pulumi.getStack(), Object.keys(all));
     // File assets do not expand `~`; the plan stays pure, so the one I/O-facing fix-up happens here.
     if (plan.install.airgapDir) plan.install.airgapDir = expandHome(plan.install.airgapDir);
+    for (const chart of CHART_NAMES) {
+        const src = plan.charts[chart];
+        if (src?.file) plan.charts[chart] = { ...src, file: expandHome(src.file) };
+    }
     for (const w of plan.warnings) {
         pulumi.log.warn(`${w.key} = ${JSON.stringify(w.value)}: ${w.rule}. Fix: ${w.fix}.`);
     }

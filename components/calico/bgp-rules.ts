@@ -26,6 +26,7 @@ export const AS_MIN = 1;
 export const AS_MAX = 4294967295;
 export const AS_TRANS = 23456;
 /** Calico: "BGP passwords must be 80 characters or fewer" (docs, Secure BGP sessions). */
+const UNSAFE_PASSWORD = /["\\\x00-\x1f\x7f]/;
 export const MAX_PASSWORD = 80;
 
 export interface PlannedPeer {
@@ -157,6 +158,16 @@ export function bgpRule(input: BgpRuleInput, p: Problems): BgpPlan | undefined {
         if (peer.password !== undefined && peer.password.length > MAX_PASSWORD) {
             p.error(at("password"), "(secret)", `is longer than ${MAX_PASSWORD} characters; Calico cannot establish a session with such a password`, `use at most ${MAX_PASSWORD} characters, the same on the router`);
             ok = false;
+        }
+        // confd writes `password "<value>"` into BIRD's config unescaped, and BIRD strings have no
+        // escapes: a quote, backslash or control character breaks calico-node's whole BGP config
+        // (seen with bird2 in the lab; the template is confd/etc/calico/confd/templates/bird*.cfg.template).
+        if (peer.password !== undefined && UNSAFE_PASSWORD.test(peer.password)) {
+            p.error(at("password"), "(secret)", "contains a double quote, a backslash or a control character, which calico-node's BIRD configuration cannot carry", "use printable characters other than \" and \\ (the same password on the router)");
+            ok = false;
+        }
+        if (peer.keepOriginalNextHop && peer.asNumber === bgp.asNumber) {
+            p.warn(at("keepOriginalNextHop"), true, "has no effect on a peer in the cluster's own AS: confd only writes `next hop keep` for eBGP peers", "remove it, or peer over eBGP");
         }
         if (ok && fam) {
             const addr = canonicalAddress(peer.peerIP);

@@ -15,8 +15,8 @@
 //   unsupported for users, because writing it skips the validation and defaulting calicoctl and the
 //   API server do (projectcalico/calico#5169, projectcalico/api#60). So the plan does that
 //   validation for every field written here (bgp-rules.ts: addresses, AS numbers, duplicates,
-//   password length), only fields whose stored form equals the v3 form are used, and nothing relies
-//   on a default the API server would have filled in.
+//   password length and characters), only fields whose stored form equals the v3 form are used,
+//   and the one v3 default that matters (BGPPeer sourceAddress: UseNodeIP) is written out.
 import { stringify } from "yaml";
 import { calicoNamespace } from "../check/scripts";
 import type { Plan } from "../plan";
@@ -58,6 +58,7 @@ export interface BgpPeerObject {
         nodeSelector?: string;
         keepOriginalNextHop?: true;
         password?: { secretKeyRef: { name: string; key: string } };
+        sourceAddress: "UseNodeIP";
     };
 }
 
@@ -134,6 +135,10 @@ export function bgpPeers(plan: Plan): BgpPeerObject[] {
             ...(p.keepOriginalNextHop ? { keepOriginalNextHop: true as const } : {}),
             // "Selects a key of a secret in the node pod's namespace" (bgppeers CRD).
             ...(p.hasPassword ? { password: { secretKeyRef: { name: PASSWORD_SECRET, key: p.name } } } : {}),
+            // The v3 API's documented default, written out: confd copies the stored value as is, and a
+            // v1 write gets no defaulting, so without it BIRD has no `source address` and a host with
+            // several addresses per family may open the session from one the router does not expect.
+            sourceAddress: "UseNodeIP",
         },
     }));
 }

@@ -87,5 +87,5 @@ export type OperatorReleaseArgs = ReleaseArgs<OperatorValues>;
 
 export function operatorReleaseArgs(plan: Plan): OperatorReleaseArgs {
     // Calico's charts are versioned like Calico itself (v3.32.1), so this pins the operator image.
-    return releaseArgs({ release: RELEASE_NAME, chart: OPERATOR_CHART, repo: CHART_REPO, namespace: OPERATOR_NAMESPACE }, plan.calico.version, operatorValues(plan));
+    return releaseArgs({ release: RELEASE_NAME, chart: OPERATOR_CHART, repo: CHART_REPO, namespace: OPERATOR_NAMESPACE }, plan.calico.version, operatorValues(plan), plan.charts);
 }

@@ -5,7 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { registerCluster, type Cluster, type ClusterArgs } from "../cluster";
 import { k0s, K0S_AIRGAP_BINARY } from "../distributions/k0s";
 import { isSingleNode } from "./k0sconfig";
-import { k0sSteps } from "./steps";
+import { registryFiles } from "./scripts";
+import { k0sSteps, REGISTRIES_SECRET } from "./steps";
 
 /** Name of the airgap binary inside `install.airgapDir`. */
 export const AIRGAP_BINARY_NAME = K0S_AIRGAP_BINARY;
@@ -21,7 +22,8 @@ export class K0sCluster extends pulumi.ComponentResource implements Cluster {
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dualstack:index:K0sCluster", name, {}, opts);
         const { plan } = args;
-        const cluster = registerCluster(this, name, args, k0sSteps(plan));
+        const dropIn = registryFiles(plan).find((f) => f.secret);
+        const cluster = registerCluster(this, name, args, k0sSteps(plan), dropIn ? { [REGISTRIES_SECRET]: pulumi.secret(dropIn.content) } : {});
         this.kubeconfig = cluster.kubeconfig;
         this.provider = cluster.provider;
         this.apiReady = cluster.apiReady;

@@ -84,6 +84,9 @@ export function k0sConfig(plan: Plan, controller: PlannedNode): Record<string, u
         port: plan.api.port,
         sans: [...plan.api.sans],
     };
+    // The fixed registration address: kubeconfigs and join tokens point there (registration.ts
+    // refuses the family k0s cannot serve, k0s#5841).
+    if (plan.api.registrationAddress) api.externalAddress = plan.api.registrationAddress;
     if (cluster.extraArgs.apiServer.length > 0) api.extraArgs = extraArgsMap(cluster.extraArgs.apiServer);
 
     const spec: Record<string, unknown> = {
@@ -142,5 +145,7 @@ export function createOnlySettings(plan: Plan, node: PlannedNode): string[] {
         `role=${role}`,
         `nodeIps=${node.nodeIps.join(",")}`,
         `host=${node.host}`,
+        // Joined nodes keep the address their token named; a new one means joining again.
+        ...(plan.api.registrationAddress ? [`registrationAddress=${plan.api.registrationAddress}`] : []),
     ];
 }

@@ -3,8 +3,13 @@
 import type { Artifact } from "../artifacts";
 import type { Plan } from "../plan";
 import { stepArtifacts } from "../steps";
+import { runsKubelet } from "./k0sconfig";
+import { registryFiles } from "./scripts";
 import { k0sSteps } from "./steps";
 
 export function artifacts(plan: Plan): Artifact[] {
-    return stepArtifacts(k0sSteps(plan).steps);
+    // The registry files (the drop-in may hold credentials, so it is not plain stdin): written here.
+    const files = registryFiles(plan);
+    const registries = plan.nodes.filter((n) => runsKubelet(plan, n)).flatMap((n) => files.map((f) => ({ path: `nodes/${n.name}/${f.path.replace(/^\/+/, "")}`, content: f.content })));
+    return [...stepArtifacts(k0sSteps(plan).steps), ...registries];
 }

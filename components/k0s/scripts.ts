@@ -6,6 +6,9 @@
 import { calicoCleanupLines, drainAndDeleteLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
 import { k0s } from "../distributions/k0s";
 import type { Plan, PlannedNode } from "../plan";
+import { k0sBinaryLines } from "../installers";
+import { K0S_REGISTRY_DROPIN, k0sRegistryFiles, registriesRemoveLines, registriesWriteLines, type HostFile, type RuntimeRestart } from "../registries";
+import { k0sBackupCreateLines, k0sBackupDeleteLines } from "../snapshots";
 import { q, qa, script } from "../shell";
 import { isSingleNode, K0S_CONFIG_PATH } from "./k0sconfig";
 
@@ -110,12 +113,8 @@ function installBinaryLines(plan: Plan): string[] {
     }
     return [
         `if [ "$(${q(K0S_BIN)} version 2>/dev/null || true)" != ${want} ]; then`,
-        // Downloaded to a file first: `curl | sh` would run a truncated script if curl failed
-        // half-way (a pipeline's status is the last command's in POSIX sh).
-        "    installer=$(mktemp)",
-        `    curl --proto '=https' --tlsv1.2 -sSLf ${GET_K0S_URL} -o "$installer"`,
-        `    K0S_VERSION=${want} sh "$installer"`,
-        '    rm -f "$installer"',
+        // The tag's release binary, checked against the release's sha256sums.txt (installers.ts).
+        ...k0sBinaryLines(plan.version, plan.install.sha256 ?? {}, K0S_BIN).map((l) => `    ${l}`),
         "fi",
     ];
 }
@@ -253,6 +252,37 @@ export function tokenCreateScript(plan: Plan, node: PlannedNode): string {
         `# Join token for ${node.name}, printed once to stdout (a Pulumi secret), valid ${plan.cluster.tokenExpiry}.`,
         `${q(K0S_BIN)} token create --role ${q(role)} --expiry ${q(plan.cluster.tokenExpiry)}`,
     );
+}
+
+/** The registry files of a node that runs containerd (workers, controllers with a kubelet). */
+export function registryFiles(plan: Plan): HostFile[] {
+    return plan.registries ? k0sRegistryFiles(plan.registries, plan.kubernetes.minor) : [];
+}
+
+/** The unit a registry change restarts, and when the node is back. */
+function runtimeOf(node: PlannedNode): RuntimeRestart {
+    return { unit: serviceName(node), ready: `${q(K0S_BIN)} status >/dev/null 2>&1`, timeoutSeconds: node.role === "control-plane" ? API_READY_TIMEOUT : WORKER_READY_TIMEOUT };
+}
+
+/**
+ * Writes the containerd drop-in (stdin; credentials) and the hosts.toml files; a change restarts
+ * a running k0s service and waits for it (the component chains nodes one at a time).
+ */
+export function registriesCreateScript(plan: Plan, node: PlannedNode): string {
+    return script(`# Registry mirrors for ${node.name}: ${K0S_REGISTRY_DROPIN} and hosts.toml files.`, registriesWriteLines(registryFiles(plan), runtimeOf(node)));
+}
+
+export function registriesDeleteScript(node: PlannedNode): string {
+    return script(registriesRemoveLines(runtimeOf(node)));
+}
+
+/** The backup timer of a controller (dualstack:cluster.etcdSnapshots). */
+export function backupCreateScript(plan: Plan): string {
+    return script(k0sBackupCreateLines(plan.cluster.etcdSnapshots!, K0S_BIN));
+}
+
+export function backupDeleteScript(): string {
+    return script(k0sBackupDeleteLines());
 }
 
 /** The admin kubeconfig, printed on the first controller (secret; the component rewrites the server). */

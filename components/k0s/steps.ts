@@ -6,17 +6,25 @@
 //   extra controllers, one at a time: token (on the first) -> [binary] -> config -> install
 //   workers, in parallel after the controllers: token (on the first) -> [binary] -> install
 //   every node that runs a kubelet: joined (on the first; its delete drains and deletes the Node)
+//   workers go in batches of cluster.workerUpgradeBatch (default 10%, at least 1, as k0sctl;
+//   batches.ts): a worker's install waits for the installs of the previous batch
+//   with dualstack:registries, every node that runs a kubelet: registries before its install,
+//   one node after the other (a mirror change restarts one node at a time)
+//   with cluster.etcdSnapshots, every controller: backup (the k0s backup timer) after its install
 //
 // Unlike k3s, a controller waits for the previous controller's install (k0s' install waits for its
 // own API), not for a membership step. Destroy runs the graph backwards: drain/delete each Node,
 // reset workers, then the controllers from the last one to the first.
 import { K0S_AIRGAP_BINARY } from "../distributions/k0s";
+import { upgradeBatches, workerBatchSize } from "../batches";
 import type { Plan, PlannedNode } from "../plan";
 import { ClusterSteps, CommandStep, hostPrepOf, localFile, Step } from "../steps";
 import { createOnlySettings, k0sYamlSha256, K0S_CONFIG_PATH, renderK0sYaml, runsKubelet } from "./k0sconfig";
 import {
     airgapStageCreateScript,
     airgapStageDeleteScript,
+    backupCreateScript,
+    backupDeleteScript,
     configRemoveScript,
     configWriteScript,
     drainScript,
@@ -26,25 +34,53 @@ import {
     joinWaitScript,
     K0S_STAGED_BIN,
     kubeconfigScript,
+    registriesCreateScript,
+    registriesDeleteScript,
+    registryFiles,
     resetScript,
     tokenCreateScript,
     upgradeScript,
 } from "./scripts";
 
+/** The secret input the registries drop-in is read from when it carries credentials. */
+export const REGISTRIES_SECRET = "registries";
+
+/** The workers in upgrade batches (names, in join order). */
+export function workerBatches(plan: Plan): string[][] {
+    return upgradeBatches(plan.workers.map((n) => n.name), workerBatchSize(plan.workers.length, plan.cluster.workerUpgradeBatch));
+}
+
 export function k0sSteps(plan: Plan): ClusterSteps {
     const first = plan.firstControlPlane;
     const firstInstall = `${first.name}-install`;
     const steps: Step[] = [];
+    let previousRegistries: string | undefined;
+    /** The node's registries step (if any), chained after the previous node's. */
+    const registries = (node: PlannedNode): string[] => {
+        const step = registriesStep(plan, node, previousRegistries);
+        if (!step) return [];
+        steps.push(step);
+        previousRegistries = step.id;
+        return [step.id];
+    };
     // Controllers one at a time: each joins (and later upgrades) after the previous one.
     let previous: string | undefined;
     for (const node of plan.controlPlanes) {
-        steps.push(...nodeSteps(plan, node, previous ? [previous] : [], previous ? [firstInstall, previous] : []));
+        const reg = registries(node);
+        steps.push(...nodeSteps(plan, node, [...(previous ? [previous] : []), ...reg], previous ? [firstInstall, previous] : []));
+        if (plan.cluster.etcdSnapshots) steps.push(backupStep(plan, node));
         previous = `${node.name}-install`;
     }
     const controllersDone = previous!;
-    // Workers in parallel: each waits for the controllers and its own token, not for each other.
+    // Workers in batches: each waits for the controllers, its own token and the previous batch.
     // The token is created after the controllers, so it is fresh when the worker joins.
-    for (const node of plan.workers) steps.push(...nodeSteps(plan, node, [controllersDone], [...new Set([firstInstall, controllersDone])]));
+    const batches = workerBatches(plan);
+    for (const node of plan.workers) {
+        const b = batches.findIndex((x) => x.includes(node.name));
+        const previousBatch = b > 0 ? batches[b - 1].map((m) => `${m}-install`) : [];
+        const reg = registries(node);
+        steps.push(...nodeSteps(plan, node, [controllersDone, ...previousBatch, ...reg], [...new Set([firstInstall, controllersDone])]));
+    }
     // Registration (and readiness with k0s-managed Calico), checked from the first controller;
     // on destroy this step drains and deletes the Node before the node is reset.
     const kubelets = plan.nodes.filter((n) => runsKubelet(plan, n));
@@ -158,6 +194,42 @@ function tokenStep(plan: Plan, node: PlannedNode, joinVia: string[]): CommandSte
         secret: "stdout",
         silent: true,
         deleteBeforeReplace: false,
+    };
+}
+
+/** The registry files before the node's install; each waits for the previous node's (one restart at a time). */
+function registriesStep(plan: Plan, node: PlannedNode, previous: string | undefined): CommandStep | undefined {
+    const files = registryFiles(plan);
+    if (files.length === 0 || !runsKubelet(plan, node)) return undefined;
+    const secret = files.some((f) => f.secret);
+    const create = registriesCreateScript(plan, node);
+    return {
+        kind: "command",
+        id: `${node.name}-registries`,
+        runsOn: node.name,
+        script: "k0s-registries",
+        create,
+        update: create,
+        delete: registriesDeleteScript(node),
+        ...(secret ? { stdin: { secret: REGISTRIES_SECRET }, secret: "stdin" as const } : {}),
+        after: [hostPrepOf(node.name), ...(previous ? [previous] : [])],
+        deleteBeforeReplace: true,
+    };
+}
+
+/** The k0s backup timer on a controller, after its install; its delete keeps the archives. */
+function backupStep(plan: Plan, node: PlannedNode): CommandStep {
+    const create = backupCreateScript(plan);
+    return {
+        kind: "command",
+        id: `${node.name}-backup`,
+        runsOn: node.name,
+        script: "k0s-backup",
+        create,
+        update: create,
+        delete: backupDeleteScript(),
+        after: [`${node.name}-install`],
+        deleteBeforeReplace: true,
     };
 }
 

@@ -13,6 +13,7 @@ import { Document } from "yaml";
 import type { Plan, PlannedNode } from "../plan";
 import { K3S_PATHS, roleOf } from "./scripts";
 import { byCodePoint } from "../order";
+import { k3sSnapshotSettings } from "../snapshots";
 
 /** The config.yaml keys of one node, in a stable order (servers get server keys, agents only agent keys). */
 export function k3sConfig(plan: Plan, node: PlannedNode): Record<string, unknown> {
@@ -28,7 +29,8 @@ export function k3sConfig(plan: Plan, node: PlannedNode): Record<string, unknown
         // and can still grow later (k3s migrates SQLite to etcd when cluster-init is added).
         if (plan.controlPlanes.length > 1) cfg["cluster-init"] = true;
     } else {
-        cfg.server = plan.api.url;
+        // Agents join through the registration address when there is one; servers through the first server.
+        cfg.server = server ? (plan.api.bootstrapUrl ?? plan.api.url) : plan.api.url;
     }
     cfg["token-file"] = K3S_PATHS.tokenFile;
 
@@ -51,6 +53,7 @@ export function k3sConfig(plan: Plan, node: PlannedNode): Record<string, unknown
             ...extra.controllerManager,
         ];
         if (extra.apiServer.length > 0) cfg["kube-apiserver-arg"] = [...extra.apiServer];
+        if (plan.cluster.etcdSnapshots) Object.assign(cfg, k3sSnapshotSettings(plan.cluster.etcdSnapshots));
     }
 
     const labels = Object.entries(node.labels)

@@ -7,8 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { registerCluster, type Cluster, type ClusterArgs } from "../cluster";
 import { k3s } from "../distributions/k3s";
-import { AIRGAP_IMAGES } from "./scripts";
-import { k3sSteps, TOKEN_SECRET } from "./steps";
+import { AIRGAP_IMAGES, registriesContent } from "./scripts";
+import { k3sSteps, REGISTRIES_SECRET, TOKEN_SECRET } from "./steps";
 
 /** Image tarballs in the air-gap folder (optional; sorted so the registered inputs are stable). */
 export function airgapImageFiles(dir: string): string[] {
@@ -37,7 +37,9 @@ export class K3sCluster extends pulumi.ComponentResource implements Cluster {
             args.token ?? new random.RandomPassword(`${name}-token`, { length: 48, special: false }, { parent: this }).result,
         );
         const images = plan.install.source === "airgap" ? airgapImageFiles(plan.install.airgapDir!) : [];
-        const cluster = registerCluster(this, name, args, k3sSteps(plan, images), { [TOKEN_SECRET]: token });
+        const registries = registriesContent(plan);
+        const secrets = { [TOKEN_SECRET]: token, ...(registries !== undefined ? { [REGISTRIES_SECRET]: pulumi.secret(registries) } : {}) };
+        const cluster = registerCluster(this, name, args, k3sSteps(plan, images), secrets);
         this.kubeconfig = cluster.kubeconfig;
         this.provider = cluster.provider;
         this.apiReady = cluster.apiReady;

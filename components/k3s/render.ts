@@ -3,8 +3,12 @@
 import type { Artifact } from "../artifacts";
 import type { Plan } from "../plan";
 import { stepArtifacts } from "../steps";
-import { k3sSteps } from "./steps";
+import { registriesContent, REGISTRIES_FILE } from "./scripts";
+import { k3sSteps, registriesAreSecret } from "./steps";
 
 export function artifacts(plan: Plan): Artifact[] {
-    return stepArtifacts(k3sSteps(plan).steps);
+    const registries = registriesContent(plan);
+    // A registries.yaml with credentials is a secret input rather than plain stdin: written here.
+    const secretFiles = registries !== undefined && registriesAreSecret(plan) ? plan.nodes.map((n) => ({ path: `nodes/${n.name}${REGISTRIES_FILE}`, content: registries })) : [];
+    return [...stepArtifacts(k3sSteps(plan).steps), ...secretFiles];
 }

@@ -11,6 +11,8 @@
 //   stop everything and remove /etc/rancher/k3s, /var/lib/rancher/k3s and the binary.
 // - Air-gap: images go to /var/lib/rancher/k3s/agent/images/ (docs/installation/airgap.md).
 import { calicoCleanupLines, drainAndDeleteLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
+import { k3sInstallerLines } from "../installers";
+import { registriesRemoveLines, registriesWriteLines, renderK3sRegistries, type RuntimeRestart } from "../registries";
 import { q, script } from "../shell";
 import { k3s, K3S_AIRGAP } from "../distributions/k3s";
 import type { Plan, PlannedNode } from "../plan";
@@ -105,20 +107,7 @@ function fetchInstaller(plan: Plan): string[] {
             "export INSTALL_K3S_SKIP_DOWNLOAD=true",
         ];
     }
-    return [
-        "# Download the installer to a file first: `curl | sh` would run an empty script (and succeed) when curl fails.",
-        'tmp=$(mktemp -d)',
-        `trap 'rm -rf "$tmp"' EXIT`,
-        'installer="$tmp/install.sh"',
-        "if command -v curl >/dev/null 2>&1; then",
-        '    curl -sfL -o "$installer" https://get.k3s.io',
-        "elif command -v wget >/dev/null 2>&1; then",
-        '    wget -qO "$installer" https://get.k3s.io',
-        "else",
-        "    echo 'dualstack: neither curl nor wget is installed to fetch the k3s installer' >&2",
-        "    exit 1",
-        "fi",
-    ];
+    return k3sInstallerLines(plan.version, plan.install.sha256 ?? {});
 }
 
 /**
@@ -229,6 +218,31 @@ export function memberDeleteScript(plan: Plan, node: PlannedNode): string {
             drainTimeoutSeconds: TIMEOUTS.drain,
         }),
     );
+}
+
+export const REGISTRIES_FILE = "/etc/rancher/k3s/registries.yaml";
+
+/** registries.yaml for every node (stdin, a secret when it carries credentials). */
+export function registriesContent(plan: Plan): string | undefined {
+    return plan.registries ? renderK3sRegistries(plan.registries) : undefined;
+}
+
+/**
+ * Writes /etc/rancher/k3s/registries.yaml from stdin; k3s reads it only at start, so a change
+ * restarts a running k3s and waits until the node is back (the component chains these steps so
+ * that one node restarts at a time).
+ */
+function runtimeOf(node: PlannedNode): RuntimeRestart {
+    const server = roleOf(node) === "server";
+    return { unit: server ? "k3s" : "k3s-agent", ready: server ? API_READY : "systemctl is-active --quiet k3s-agent", timeoutSeconds: TIMEOUTS.apiReady };
+}
+
+export function registriesCreateScript(node: PlannedNode): string {
+    return script(registriesWriteLines([{ path: REGISTRIES_FILE, content: "", secret: true }], runtimeOf(node)));
+}
+
+export function registriesDeleteScript(node: PlannedNode): string {
+    return script(registriesRemoveLines(runtimeOf(node)));
 }
 
 /** Prints the admin kubeconfig k3s wrote (the command runs with logging off, output secret). */

@@ -8,7 +8,7 @@
 //   install(server 1) ─┬─ install(server 2) ── member(server 2) ── install(server 3) ── member(server 3) ─┐
 //                      ├─ kubeconfig                                                                     │
 //                      └─────────────────────────────────────────────────────────────────────────────────┴─ install(agent i) ── member(agent i)
-//                                                                                                           (all agents in parallel)
+//                                                                                                           (agents in batches)
 // - Servers join one at a time: each waits for the previous one to answer /readyz and register
 //   (etcd membership changes one by one).
 // - Agents wait for the whole control plane, not for each other: the critical path grows with the
@@ -16,9 +16,15 @@
 //   graph give the other two orders: an upgrade updates servers one at a time and only then agents
 //   (kubelets never newer than an API server, Kubernetes' skew policy), and destroy removes agents
 //   first, then the extra servers newest first, then the first server.
+// - Agents go in batches of cluster.workerUpgradeBatch (default 10% of them, at least 1, as
+//   k0sctl; batches.ts): an agent's install waits for the members of the previous batch, so an
+//   upgrade restarts one batch at a time, and a first join proceeds batch by batch too.
+// - With dualstack:registries, registries(n) writes registries.yaml before install(n); they run
+//   one node after the other (servers first), so a mirror change restarts one node at a time.
 // - member(n) runs on the first server: its create waits until n registered with the pinned
 //   kubelet version, its delete drains and deletes n while the API is up. It depends on install(n),
 //   so it is deleted (drain) before install(n) is (uninstall), also when only n leaves the stack.
+import { upgradeBatches, workerBatchSize } from "../batches";
 import type { Plan, PlannedNode } from "../plan";
 import { ClusterSteps, CommandStep, hostPrepOf, localFile, Step } from "../steps";
 import { createOnlySettings, renderK3sConfig } from "./config";
@@ -30,6 +36,10 @@ import {
     K3S_PATHS,
     kubeconfigReadScript,
     memberCreateScript,
+    registriesContent,
+    registriesCreateScript,
+    registriesDeleteScript,
+    REGISTRIES_FILE,
     memberDeleteScript,
     tokenCreateScript,
     tokenDeleteScript,
@@ -38,6 +48,18 @@ import {
 
 /** The secret input the token steps read on stdin (K3sCluster passes the join token under it). */
 export const TOKEN_SECRET = "token";
+/** The secret input registries.yaml is read from when it carries credentials. */
+export const REGISTRIES_SECRET = "registries";
+
+/** The agents in upgrade batches (names, in join order). */
+export function agentBatches(plan: Plan): string[][] {
+    return upgradeBatches(plan.workers.map((n) => n.name), workerBatchSize(plan.workers.length, plan.cluster.workerUpgradeBatch));
+}
+
+/** True when registries.yaml carries credentials (then it is a secret input, not plain stdin). */
+export function registriesAreSecret(plan: Plan): boolean {
+    return Object.values(plan.registries?.configs ?? {}).some((c) => c.auth !== undefined);
+}
 
 /**
  * Servers in join order (the first server first), then agents; `airgapImages` are the image
@@ -51,14 +73,25 @@ export function k3sSteps(plan: Plan, airgapImages: string[] = []): ClusterSteps 
     const members: string[] = [];
     /** The last step of the control plane so far: the next server (and the agents) wait for it. */
     let controlPlaneDone = firstInstall;
+    let previousRegistries: string | undefined;
+    const batches = agentBatches(plan);
+    const previousBatch = (n: string): string[] => {
+        const b = batches.findIndex((x) => x.includes(n));
+        return b > 0 ? batches[b - 1].map((m) => `${m}-member`) : [];
+    };
     for (const node of [...plan.controlPlanes, ...plan.workers]) {
         const n = node.name;
         const isFirst = n === first;
         const ready = hostSteps(plan, node, airgapImages);
         steps.push(...ready);
-        const order = isFirst ? [] : node.role === "control-plane" ? [controlPlaneDone] : [...new Set([firstInstall, controlPlaneDone])];
+        const registries = registriesStep(plan, node, previousRegistries);
+        if (registries) {
+            steps.push(registries);
+            previousRegistries = registries.id;
+        }
+        const order = isFirst ? [] : node.role === "control-plane" ? [controlPlaneDone] : [...new Set([firstInstall, controlPlaneDone]), ...previousBatch(n)];
         const copies = ready.filter((s) => s.kind === "copy").map((s) => s.id);
-        const install = installStep(plan, node, [hostPrepOf(n), `${n}-token`, ...copies, ...order]);
+        const install = installStep(plan, node, [hostPrepOf(n), `${n}-token`, ...copies, ...(registries ? [registries.id] : []), ...order]);
         steps.push(install);
         installs.push(install.id);
         if (!isFirst) {
@@ -131,6 +164,27 @@ function hostSteps(plan: Plan, node: PlannedNode, airgapImages: string[]): Step[
         });
     }
     return out;
+}
+
+/** registries.yaml before the node's install; each waits for the previous node's (one restart at a time). */
+function registriesStep(plan: Plan, node: PlannedNode, previous: string | undefined): CommandStep | undefined {
+    const content = registriesContent(plan);
+    if (content === undefined) return undefined;
+    const create = registriesCreateScript(node);
+    const secret = registriesAreSecret(plan);
+    return {
+        kind: "command",
+        id: `${node.name}-registries`,
+        runsOn: node.name,
+        script: "k3s-registries",
+        create,
+        update: create,
+        delete: registriesDeleteScript(node),
+        stdin: secret ? { secret: REGISTRIES_SECRET } : { text: content, file: REGISTRIES_FILE },
+        after: [hostPrepOf(node.name), ...(previous ? [previous] : [])],
+        ...(secret ? { secret: "stdin" as const } : {}),
+        deleteBeforeReplace: true,
+    };
 }
 
 /** Installs or upgrades k3s (config on stdin); its delete uninstalls and cleans up. */

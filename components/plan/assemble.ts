@@ -1,7 +1,8 @@
 // Assembles the Plan from what the rules derived, once they found no error.
 import type { BgpPlan } from "../calico/bgp-rules";
 import type { StackConfig } from "../config";
-import { addressAt, canonicalAddress, canonicalCidr, Family, familyOfAddress, httpsUrl } from "../net";
+import { addressAt, canonicalAddress, canonicalCidr, Family, familyOfAddress } from "../net";
+import { apiEndpoint } from "../registration";
 import { byCodePoint } from "../order";
 import type { Problems } from "../problems";
 import type { CalicoPart } from "./rules/calico";
@@ -53,12 +54,12 @@ export function assemblePlan(cfg: StackConfig, stackName: string, d: Derived, p:
         capacity,
         clusterDns: pair(addressAt(svcs.ipv4, 10n), addressAt(svcs.ipv6, 10n)),
         kubernetesService: pair(addressAt(svcs.ipv4, 1n), addressAt(svcs.ipv6, 1n)),
-        api: {
-            host: apiHost,
-            port: 6443,
-            url: httpsUrl(apiHost, 6443),
-            sans: [...new Set(controlPlanes.flatMap((n) => [n.ipv4, n.ipv6, ...(n.host !== n.ipv4 && n.host !== n.ipv6 ? [n.host] : [])]))].sort(byCodePoint),
-        },
+        api: apiEndpoint(
+            apiHost,
+            6443,
+            controlPlanes.flatMap((n) => [n.ipv4, n.ipv6, ...(n.host !== n.ipv4 && n.host !== n.ipv6 ? [n.host] : [])]),
+            cfg.cluster.registrationAddress,
+        ),
         autodetection: {
             ipv4Cidrs: v4Cidrs,
             ipv6Cidrs: v6Cidrs,
@@ -75,6 +76,8 @@ export function assemblePlan(cfg: StackConfig, stackName: string, d: Derived, p:
         cluster: cfg.cluster,
         hostPrep: cfg.hostPrep,
         checks: cfg.checks,
+        charts: cfg.charts,
+        ...(cfg.registries ? { registries: cfg.registries } : {}),
         warnings: p.warnings,
     };
 }

@@ -7,6 +7,8 @@
 // reports every problem) and assembles the Plan once none found an error.
 import { bgpRule } from "../calico/bgp-rules";
 import { CONFIG_KEYS, NAMESPACE, parseStackConfig, RawConfig, StackConfig } from "../config";
+import { dayTwoFindings } from "../daytwo";
+import { report } from "../findings";
 import { ConfigError, Problem, Problems } from "../problems";
 import { assemblePlan } from "./assemble";
 import { checkCalico } from "./rules/calico";
@@ -36,6 +38,8 @@ export function buildPlan(cfg: StackConfig, stackName: string, p: Problems): Pla
     const loadBalancer = checkExposure(cfg, nets.pods, nets.svcs, p);
     checkCluster(cfg, kube, p);
     const { pods, svcs } = nets;
+    const cidrs = [pods.ipv4, pods.ipv6, svcs.ipv4, svcs.ipv6].filter((c): c is string => c !== undefined);
+    for (const f of dayTwoFindings(cfg, { minor: kube?.minor, primaryFamily: nets.primary, clusterCidrs: cidrs })) report(p, f);
     const bgp = bgpRule(
         {
             calico: cfg.calico,

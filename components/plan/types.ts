@@ -3,6 +3,8 @@ import type { BgpPlan } from "../calico/bgp-rules";
 import type { StackConfig } from "../config";
 import type { Family } from "../net";
 import type { Problem } from "../problems";
+import type { ApiEndpoint } from "../registration";
+import type { Registries } from "../registries";
 
 export type Role = "control-plane" | "worker";
 
@@ -63,7 +65,7 @@ export interface Plan {
     clusterDns: FamilyPair;
     /** The first address of each service CIDR: the `kubernetes` Service. */
     kubernetesService: FamilyPair;
-    api: { host: string; port: number; url: string; sans: string[] };
+    api: ApiEndpoint;
     autodetection: {
         ipv4Cidrs: string[];
         ipv6Cidrs: string[];
@@ -108,5 +110,8 @@ export interface Plan {
     cluster: StackConfig["cluster"];
     hostPrep: StackConfig["hostPrep"];
     checks: StackConfig["checks"];
+    charts: StackConfig["charts"];
+    /** Only when dualstack:registries is set. */
+    registries?: Registries;
     warnings: Problem[];
 }

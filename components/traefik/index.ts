@@ -50,7 +50,7 @@ export class Traefik extends pulumi.ComponentResource {
 
         let releaseDeps = args.dependsOn;
         if (plan.traefik.loadBalancer === "metallb") {
-            const release = new k8s.helm.v3.Release(`${name}-metallb`, releaseArgs(METALLB, plan.metallb.chartVersion, metallbValues(plan)), {
+            const release = new k8s.helm.v3.Release(`${name}-metallb`, releaseArgs(METALLB, plan.metallb.chartVersion, metallbValues(plan), plan.charts), {
                 ...replaceable,
                 dependsOn: args.dependsOn,
             });
@@ -68,7 +68,7 @@ export class Traefik extends pulumi.ComponentResource {
 
         this.release = new k8s.helm.v3.Release(
             `${name}-release`,
-            releaseArgs(TRAEFIK, plan.traefik.chartVersion, traefikValues(plan)),
+            releaseArgs(TRAEFIK, plan.traefik.chartVersion, traefikValues(plan), plan.charts),
             { ...replaceable, dependsOn: releaseDeps },
         );
         this.ready = [this.release];

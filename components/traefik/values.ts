@@ -83,6 +83,14 @@ export interface TraefikServiceSpec {
     type: ServiceType;
     ipFamilyPolicy: "RequireDualStack";
     ipFamilies: Family[];
+    /**
+     * clusterIPs[0] again: the API server never derives the singular field from the plural one
+     * and refuses `clusterIPs` without `clusterIP` ("must be empty when `clusterIP` is not
+     * specified": kubernetes pkg/apis/core/validation/validation.go ValidateService, and
+     * pkg/registry/core/service/storage/storage.go normalizeClusterIPs: "we don't init singular
+     * based on plural because new clients must use both fields"). Found by the control-plane lab.
+     */
+    clusterIP: string;
     clusterIPs: string[];
     externalIPs?: string[];
 }
@@ -113,6 +121,7 @@ export function traefikValues(plan: Plan): TraefikValues {
         type: serviceTypeFor(lb),
         ipFamilyPolicy: "RequireDualStack",
         ipFamilies: [...plan.families],
+        clusterIP: traefikClusterIPs(plan)[0],
         clusterIPs: traefikClusterIPs(plan),
     };
     if (lb === "externalIPs") spec.externalIPs = traefikExternalIPs(plan);

@@ -9,6 +9,9 @@ import * as path from "node:path";
 import { unwrapSecrets, type Registered, type RunOptions, type RunResult } from "../support/program";
 import type { ExecResult, Lab, SshTarget } from "./harness";
 
+/** What running a step needs of a lab: its SSH runner and host names (a whole Lab, or a forwarder link). */
+export type LabLink = Pick<Lab, "exec" | "hosts">;
+
 export interface ExecuteArgs {
     type: string;
     name: string;
@@ -63,12 +66,12 @@ function targetOf(inputs: Record<string, any>, what: string): SshTarget {
     return { host: c.host, port: c.port ?? 22, user: c.user ?? "root", privateKey: c.privateKey, hostKey: c.hostKey };
 }
 
-function hostLabel(lab: Lab, host: string): string {
+function hostLabel(lab: LabLink, host: string): string {
     return lab.hosts.find((h) => h.ipv4 === host)?.name ?? host;
 }
 
 /** A remote.Command's create or delete over SSH; throws RemoteCommandError on a non-zero exit. */
-export async function runRemote(lab: Lab, name: string, inputs: Record<string, any>, command: string): Promise<{ stdout: string; stderr: string }> {
+export async function runRemote(lab: LabLink, name: string, inputs: Record<string, any>, command: string): Promise<{ stdout: string; stderr: string }> {
     const target = targetOf(inputs, name);
     const stdin = unwrapSecrets(inputs.stdin);
     const r = await lab.exec(target, command, { stdin: typeof stdin === "string" ? stdin : undefined });
@@ -90,7 +93,7 @@ async function assetContent(source: any): Promise<{ kind: "file"; data: Buffer }
 }
 
 /** Copies like the provider: into an existing directory the item goes inside it; parents are created. */
-async function copyToRemote(lab: Lab, name: string, raw: Record<string, any>): Promise<void> {
+export async function copyToRemote(lab: LabLink, name: string, raw: Record<string, any>): Promise<void> {
     const inputs = unwrapSecrets(raw);
     const target = targetOf(inputs, name);
     const remotePath = String(inputs.remotePath);

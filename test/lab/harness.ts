@@ -59,6 +59,11 @@ export interface Lab {
     dial(host: string, port: number): Promise<Duplex>;
     /** Runs one command over SSH against any lab address, as remote.Command would. */
     exec(target: SshTarget, command: string, opts?: { stdin?: string }): Promise<ExecResult>;
+    /**
+     * The forwarder's Unix socket: another process (the engine test's command provider double) reaches
+     * the lab network through it with `forwarderExec`.
+     */
+    forwarder: string;
     destroy(): Promise<void>;
 }
 
@@ -429,6 +434,21 @@ function sshExec(sock: Duplex, target: SshTarget, command: string, stdin?: strin
     });
 }
 
+/** A TCP dialer and an SSH runner into the lab network through a forwarder socket (any process). */
+export function forwarderExec(fwdSock: string): Pick<Lab, "dial" | "exec"> {
+    const dial = (host: string, port: number): Promise<Duplex> =>
+        new Promise((resolve, reject) => {
+            const s = net.connect(fwdSock, () => {
+                s.write(`${host} ${port}\n`);
+                resolve(s);
+            });
+            s.once("error", reject);
+        });
+    const exec = async (target: SshTarget, command: string, o: { stdin?: string } = {}) =>
+        sshExec(await dial(target.host, target.port ?? 22), target, command, o.stdin);
+    return { dial, exec };
+}
+
 /** Builds `opts.hosts` SSH test hosts. Call `destroy()` when done (exit hooks also clean up). */
 export async function createLab(opts: { hosts: number; name?: string }): Promise<Lab> {
     requireLabPrerequisites();
@@ -488,16 +508,7 @@ export async function createLab(opts: { hosts: number; name?: string }): Promise
             fwd.once("exit", (c) => reject(new Error(`lab forwarder exited (${c})`)));
         });
 
-        const dial = (host: string, port: number): Promise<Duplex> =>
-            new Promise((resolve, reject) => {
-                const s = net.connect(fwdSock, () => {
-                    s.write(`${host} ${port}\n`);
-                    resolve(s);
-                });
-                s.once("error", reject);
-            });
-        const exec = async (target: SshTarget, command: string, o: { stdin?: string } = {}) =>
-            sshExec(await dial(target.host, target.port ?? 22), target, command, o.stdin);
+        const { dial, exec } = forwarderExec(fwdSock);
 
         const hosts = await Promise.all(
             names.map(async (h, i): Promise<LabHost> => {
@@ -565,6 +576,7 @@ export async function createLab(opts: { hosts: number; name?: string }): Promise
             subnet: LAB_SUBNET,
             dial,
             exec,
+            forwarder: fwdSock,
             destroy: async () => {
                 destroySync();
                 // Reap the killed sshd/forwarder processes so none lingers, even as a zombie.

@@ -7,27 +7,26 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { renderK3sConfig } from "../../components/k3s/config";
 import { K3S_PATHS } from "../../components/k3s/scripts";
 import { loadPlan, Plan } from "../../components/plan";
 import { rawConfig } from "../support/configs";
-import { RunResult, runProgram } from "../support/program";
+import { RunResult, runProgram, unwrapSecrets } from "../support/program";
+import { k3sAirgapDir as airgapDir, K3S_DOUBLES, K3S_IMAGES } from "./doubles";
 import { destroyRegistered, ExecuteArgs, labExecutor, TimelineEntry } from "./executor";
 import { createLab, Lab, LabHost, leftoverNamespaces, requireLabPrerequisites, SYSTEMCTL_DOUBLE_LOG } from "./harness";
 
 /** The recording TEST DOUBLES standing in for k3s's install.sh and the k3s binary. */
-const DOUBLES = path.join(__dirname, "doubles", "k3s");
+const DOUBLES = K3S_DOUBLES;
 /** Where the doubles record (a tmpfs of each lab host; not something real k3s writes). */
 const DOUBLE_RECORDS = "/run/k3s-double";
 const V1 = "v1.33.5+k3s1";
 const V2 = "v1.34.1+k3s1";
 // A pinned token (config `dualstack:token`, secret) so the test can search for it everywhere.
 const TOKEN = `labk3stoken${randomBytes(20).toString("hex")}`;
-const IMAGES = "k3s-airgap-images-amd64.tar.zst";
+const IMAGES = K3S_IMAGES;
 /** Everything k3s, Calico or our steps may touch on a host (with BIN below). After destroy it must be as it was. */
 const WATCHED = [
     "/etc/rancher",
@@ -45,16 +44,6 @@ const BIN = "/usr/local/bin";
 const SYSTEMCTL_STATE = ["/run/systemctl-double/enabled", "/run/systemctl-double/active"];
 /** K3sCluster's children are named `cluster-...` (the component is `cluster` in index.ts). */
 const isK3sStep = (r: ExecuteArgs) => r.name.startsWith("cluster-");
-
-/** An air-gap folder as a user would prepare it, holding the doubles for `version`. */
-function airgapDir(version: string): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-k3s-airgap-"));
-    fs.copyFileSync(path.join(DOUBLES, "install.sh"), path.join(dir, "install.sh"));
-    const k3s = fs.readFileSync(path.join(DOUBLES, "k3s"), "utf8").replaceAll("__K3S_DOUBLE_VERSION__", version);
-    fs.writeFileSync(path.join(dir, "k3s"), k3s, { mode: 0o755 });
-    fs.writeFileSync(path.join(dir, IMAGES), "TEST DOUBLE image tarball\n");
-    return dir;
-}
 
 interface Cfg {
     hosts: LabHost[];
@@ -83,6 +72,8 @@ function labConfig(lab: Lab, c: Cfg): Record<string, string> {
             ? { nodeIpv6Prefix: "fd5e:1ab:7c2d:1::/64", podCidrs: ["fd5e:1ab:7c2d:4200::/56", "10.42.0.0/16"], serviceCidrs: ["fd5e:1ab:7c2d:43::/112", "10.43.0.0/16"] }
             : { nodeIpv6Prefix: "fd5e:1ab:7c2d:1::/64", podCidrs: ["10.42.0.0/16", "fd5e:1ab:7c2d:4200::/56"], serviceCidrs: ["10.43.0.0/16", "fd5e:1ab:7c2d:43::/112"] },
         install: { source: "airgap", airgapDir: c.airgap },
+        // Every agent in one batch: the lab shows agents joining concurrently (batches: unit tests).
+        cluster: { workerUpgradeBatch: Math.max(1, c.hosts.length - c.servers) },
         checks: { enabled: false },
     });
 }
@@ -241,6 +232,41 @@ describe("lab: k3s cluster over SSH (air-gapped, with recording k3s TEST DOUBLES
         }
         const server = entry(last.timeline, "cluster-h1-install");
         for (const w of ["h2", "h3"]) assert.ok(server.end <= entry(last.timeline, `cluster-${w}-install`).start, `${w} upgraded before the server`);
+    });
+
+    it("registry mirrors: registries.yaml root-only on every node, a change restarts one node at a time, the password on no command line; removed exactly", async () => {
+        const hosts = lab.hosts.slice(0, 3);
+        const password = "lab-registry-passw0rd-9c1e";
+        const registries = (endpoint: string) => ({
+            mirrors: { "docker.io": { endpoint: [endpoint] } },
+            configs: { "[fd5e:1ab:7c2d:1::5]:5000": { auth: { username: "puller", password } } },
+        });
+        const base = labConfig(lab, { hosts, servers: 1, version: V2, airgap: airgapDir(V2), labels: { h2: { zone: "b" } } });
+        for (const endpoint of ["https://[fd5e:1ab:7c2d:1::5]:5000", "https://[fd5e:1ab:7c2d:1::6]:5000"]) {
+            const before = await Promise.all(hosts.map(restarts));
+            const run = await up(lab, { ...base, "dualstack:registries": JSON.stringify(registries(endpoint)) });
+            for (const [i, h] of hosts.entries()) {
+                assert.equal((await must(h, "stat -c %a /etc/rancher/k3s/registries.yaml")).trim(), "600", h.name);
+                const doc = parse(await must(h, "cat /etc/rancher/k3s/registries.yaml"));
+                assert.deepEqual(doc.mirrors["docker.io"].endpoint, [endpoint]);
+                assert.equal(doc.configs["[fd5e:1ab:7c2d:1::5]:5000"].auth.password, password);
+                assert.equal(await restarts(h), before[i] + 1, `${h.name}: not restarted exactly once for the registry change`);
+                assert.equal((await h.inspect(`grep -rl ${password} /run/k3s-double /run/systemctl-double 2>/dev/null || true`)).stdout.trim(), "", `${h.name}: the password reached a recorded argv or environment`);
+            }
+            // One node at a time, the server first: each registries step (restart and wait included) ends before the next starts.
+            const steps = hosts.map((h) => entry(run.timeline, `cluster-${h.name}-registries`));
+            for (let i = 1; i < steps.length; i++) assert.ok(steps[i - 1].end <= steps[i].start, `${hosts[i].name} restarted while ${hosts[i - 1].name} was restarting`);
+            for (const r of run.result.resources) assert.ok(!JSON.stringify(unwrapSecrets(r.inputs.create ?? "")).includes(password), r.name);
+            if (endpoint.includes("::6")) {
+                // Only the registries leave the stack: their files go, and each runtime restarts to drop them.
+                const running = await Promise.all(hosts.map(restarts));
+                await destroyRegistered(run.result, lab, { only: hosts.map((h) => `cluster-${h.name}-registries`), timeline: [] });
+                assert.deepEqual(await Promise.all(hosts.map(restarts)), running.map((x) => x + 1));
+                for (const h of hosts) {
+                    assert.equal((await h.inspect("ls /etc/rancher/k3s/registries.yaml /var/lib/dualstack/registries.files 2>/dev/null || true")).stdout.trim(), "", `${h.name}: the registries step left its files behind`);
+                }
+            }
+        }
     });
 
     it("removing a node from the stack drains and deletes it, then uninstalls it; the others are untouched", async () => {

@@ -28,4 +28,20 @@ describe("stack secrets and local files", () => {
                 !e.problems.some((p) => p.rule === "has no install.sh"),
         );
     });
+
+    it("reports a wrong packaged chart in the same list as the other local-file problems, before any host is touched", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-charts-"));
+        const input = baseConfig({
+            ssh: { privateKeyPath: path.join(dir, "missing_key") },
+            charts: { traefik: { file: path.join(dir, "traefik-41.3.0.tgz") }, metallb: { repo: "oci://registry.example.internal/charts" } },
+        });
+        assert.throws(
+            () => secretsFor(planOf(input), configSchema.parse(input)),
+            (e: unknown) =>
+                e instanceof ConfigError &&
+                e.problems.some((p) => p.key === "dualstack:ssh.privateKeyPath") &&
+                e.problems.some((p) => p.key === "dualstack:charts.traefik.file" && /ENOENT/.test(p.rule) && /helm pull traefik --version 41\.3\.0/.test(p.fix)) &&
+                !e.problems.some((p) => p.key.startsWith("dualstack:charts.metallb")),
+        );
+    });
 });

@@ -34,6 +34,9 @@ describe("calico.bgp rules: refusals before any host is touched", () => {
         { name: "serviceExternalIPs without external IPs", cfg: withBgp({ peers: PEERS, advertise: { serviceExternalIPs: true } }), key: "dualstack:calico.bgp.advertise.serviceExternalIPs", value: true, rule: /no external IPs/, fix: /traefik\.externalIPs/ },
         { name: "bgp with mode vxlan", cfg: withBgp({ peers: PEERS }, {}, { mode: "vxlan" }), key: "dualstack:calico.mode", value: "vxlan", rule: /mode bird only/, fix: /mode: bird, or remove calico\.bgp/ },
         { name: "mesh off without peers", cfg: withBgp({ nodeToNodeMesh: false }), key: "dualstack:calico.bgp.nodeToNodeMesh", value: false, rule: /no node learns/, fix: /nodeToNodeMesh: true/ },
+        { name: "password with a double quote", cfg: withBgp({ peers: [{ peerIP: ROUTER_V4, asNumber: 64500, password: 'a"b' }] }), key: "dualstack:calico.bgp.peers[0].password", value: "(secret)", rule: /double quote, a backslash or a control character/, fix: /printable/ },
+        { name: "password with a backslash", cfg: withBgp({ peers: [{ peerIP: ROUTER_V4, asNumber: 64500, password: "a\\b" }] }), key: "dualstack:calico.bgp.peers[0].password", value: "(secret)", rule: /BIRD configuration cannot carry/, fix: /printable/ },
+        { name: "password with a newline", cfg: withBgp({ peers: [{ peerIP: ROUTER_V4, asNumber: 64500, password: "a\nb" }] }), key: "dualstack:calico.bgp.peers[0].password", value: "(secret)", rule: /control character/, fix: /printable/ },
         { name: "password longer than 80 characters", cfg: withBgp({ peers: [{ peerIP: ROUTER_V4, asNumber: 64500, password: "x".repeat(81) }] }), key: "dualstack:calico.bgp.peers[0].password", value: "(secret)", rule: /longer than 80/, fix: /at most 80/ },
     ];
     for (const c of cases) {
@@ -93,6 +96,12 @@ describe("calico.bgp rules: the plan part", () => {
     it("advertises traefik.externalIPs as host routes", () => {
         const plan = planOf(withBgp({ peers: PEERS, advertise: { serviceExternalIPs: true } }, { traefik: { loadBalancer: "externalIPs", externalIPs: ["192.168.121.50", "fd45:a71:55a6:1::50"] } }));
         assert.deepEqual(plan.bgp!.advertise.serviceExternalIPs, ["192.168.121.50/32", "fd45:a71:55a6:1::50/128"]);
+    });
+
+    it("warns that keepOriginalNextHop does nothing on a peer in the cluster's own AS", () => {
+        const { problems } = tryPlan(withBgp({ asNumber: 64512, peers: [{ peerIP: ROUTER_V4, asNumber: 64512, keepOriginalNextHop: true }, { peerIP: ROUTER_V6, asNumber: 64500, keepOriginalNextHop: true }] }));
+        const w = problems.warnings.filter((x) => /next hop keep/.test(x.rule));
+        assert.deepEqual(w.map((x) => x.key), ["dualstack:calico.bgp.peers[0].keepOriginalNextHop"]);
     });
 
     it("warns when all peers are of one family (the other family's routes are never announced)", () => {

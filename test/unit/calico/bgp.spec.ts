@@ -29,8 +29,8 @@ describe("BGP objects (crd.projectcalico.org/v1)", () => {
                 spec: { asNumber: 64512, nodeToNodeMeshEnabled: false, serviceClusterIPs: [{ cidr: "10.43.0.0/16" }, { cidr: "fd45:a71:55a6:43::/112" }] },
             });
             assert.deepEqual(bgpPeers(plan), [
-                { apiVersion: BGP_API_VERSION, kind: "BGPPeer", metadata: { name: "dualstack-192-0-2-1" }, spec: { peerIP: "192.0.2.1", asNumber: 64500, password: { secretKeyRef: { name: PASSWORD_SECRET, key: "dualstack-192-0-2-1" } } } },
-                { apiVersion: BGP_API_VERSION, kind: "BGPPeer", metadata: { name: "dualstack-fd45-a71-55a6-1-0-0-0-1" }, spec: { peerIP: "fd45:a71:55a6:1::1", asNumber: 64500, nodeSelector: "has(bgp)", keepOriginalNextHop: true } },
+                { apiVersion: BGP_API_VERSION, kind: "BGPPeer", metadata: { name: "dualstack-192-0-2-1" }, spec: { peerIP: "192.0.2.1", asNumber: 64500, password: { secretKeyRef: { name: PASSWORD_SECRET, key: "dualstack-192-0-2-1" } }, sourceAddress: "UseNodeIP" } },
+                { apiVersion: BGP_API_VERSION, kind: "BGPPeer", metadata: { name: "dualstack-fd45-a71-55a6-1-0-0-0-1" }, spec: { peerIP: "fd45:a71:55a6:1::1", asNumber: 64500, nodeSelector: "has(bgp)", keepOriginalNextHop: true, sourceAddress: "UseNodeIP" } },
             ]);
             assert.equal(passwordSecret(plan).metadata.namespace, t.namespace);
             const role = passwordRole(plan);

@@ -190,7 +190,7 @@ describe("tigera-operator release (pure)", () => {
         const args = operatorReleaseArgs(plan);
         assert.equal(args.chart, "tigera-operator");
         assert.equal(args.version, "v3.32.1");
-        assert.equal(args.repositoryOpts.repo, "https://docs.tigera.io/calico/charts");
+        assert.equal(args.repositoryOpts?.repo, "https://docs.tigera.io/calico/charts");
         assert.equal(args.namespace, "tigera-operator");
         assert.equal(args.createNamespace, true);
         assert.equal(args.name, "calico");

@@ -45,7 +45,8 @@ function bigConfig(overrides: ConfigInput = {}): Record<string, string> {
         ...[1, 2, 3].map((i) => ({ name: `ctl${i}`, host: `192.168.122.${10 + i}`, role: "control-plane", interface: "eth0" })),
         ...[1, 2, 3, 4, 5, 6, 7, 8].map((i) => ({ name: `worker${i}`, host: `192.168.122.${100 + i}`, role: "worker", interface: "eth0" })),
     ];
-    return rawConfig(baseConfig({ distribution: "k0s", version: "v1.36.3+k0s.2", traefik: { loadBalancer: "none" }, nodes, ...overrides }));
+    // All workers in one batch (workerUpgradeBatch): these tests measure the parallel join.
+    return rawConfig(baseConfig({ distribution: "k0s", version: "v1.36.3+k0s.2", traefik: { loadBalancer: "none" }, nodes, cluster: { workerUpgradeBatch: 8 }, ...overrides }));
 }
 
 function k0sChildren(r: RunResult): Registered[] {

@@ -365,12 +365,14 @@ describe("k0s: scripts", () => {
         const plan = k0sPlan();
         for (const a of artifacts(plan).filter((x) => x.path.endsWith(".sh"))) assert.ok(a.content.startsWith("set -eu\n"), a.path);
         const create = installScript(plan, plan.workers[0]);
-        assert.ok(create.includes("K0S_VERSION=v1.36.3+k0s.2 sh"));
-        assert.ok(create.includes("https://get.k0s.sh"));
+        // The tag's release binary, checked against the release's sha256sums.txt; never get.k0s.sh.
+        assert.ok(create.includes("https://github.com/k0sproject/k0s/releases/download/v1.36.3%2Bk0s.2/k0s-v1.36.3%2Bk0s.2-amd64"));
+        assert.ok(create.includes("https://github.com/k0sproject/k0s/releases/download/v1.36.3%2Bk0s.2/sha256sums.txt"));
+        assert.ok(!create.includes("get.k0s.sh"));
         assert.ok(create.includes("umask 077"));
         assert.ok(/cat > \/etc\/k0s\/join-token/.test(create));
         const up = upgradeScript(plan, plan.workers[0]);
-        assert.ok(up.indexOf("k0s stop") < up.indexOf("K0S_VERSION="), "upgrade must stop k0s before replacing its binary");
+        assert.ok(up.indexOf("k0s stop") < up.indexOf("sha256sums.txt"), "upgrade must stop k0s before replacing its binary");
         const reset = resetScript(plan, plan.workers[0]);
         for (const want of ["k0s stop", "k0s reset", "vxlan.calico", "vxlan-v6.calico", "tunl0", "cali*", "/etc/cni/net.d/10-calico.conflist", K0S_TOKEN_FILE, "iptables"]) {
             assert.ok(reset.includes(want), `reset lacks ${want}`);

@@ -31,12 +31,30 @@ describe("k0s/steps: order as data", () => {
         assert.equal(stepById(s, "ctl3-token").runsOn, "ctl1");
     });
 
-    it("workers join in parallel after the last controller, each with a fresh token; none waits for another worker", () => {
+    it("workers in one batch (workerUpgradeBatch: 3) join in parallel after the last controller, each with a fresh token; none waits for another worker", () => {
+        const s = steps(3, 3, { cluster: { workerUpgradeBatch: 3 } });
         for (const w of ["worker1", "worker2", "worker3"]) {
             assert.deepEqual(after(s, `${w}-install`), [hostPrepOf(w), "ctl3-install", `${w}-token`]);
             assert.deepEqual(after(s, `${w}-token`), ["ctl1-install", "ctl3-install"]);
             assert.ok(![...waitsFor(s, `${w}-install`)].some((id) => id.startsWith("worker") && !id.startsWith(`${w}-`)));
         }
+    });
+
+    it("workers go in batches of 10%, at least 1 (k0sctl's default): each batch after the previous batch's installs", () => {
+        assert.deepEqual(after(s, "worker1-install"), [hostPrepOf("worker1"), "ctl3-install", "worker1-token"]);
+        assert.deepEqual(after(s, "worker2-install"), [hostPrepOf("worker2"), "ctl3-install", "worker1-install", "worker2-token"]);
+        const big = steps(1, 20);
+        assert.deepEqual(after(big, "worker3-install"), [hostPrepOf("worker3"), "ctl1-install", "worker1-install", "worker2-install", "worker3-token"]);
+        assert.ok(!waitsFor(big, "worker4-install").has("worker3-install"), "workers of one batch never wait for each other");
+    });
+
+    it("registries and backups: registries one kubelet node after the other before each install; a backup timer after each controller's install", () => {
+        const r = steps(2, 1, { registries: { mirrors: { "docker.io": { endpoint: ["https://m.example.com"] } } }, cluster: { etcdSnapshots: {} } });
+        assert.deepEqual(after(r, "ctl2-registries"), [hostPrepOf("ctl2"), "ctl1-registries"]);
+        assert.deepEqual(after(r, "worker1-registries"), [hostPrepOf("worker1"), "ctl2-registries"]);
+        for (const n of ["ctl1", "ctl2", "worker1"]) assert.ok(after(r, `${n}-install`).includes(`${n}-registries`));
+        assert.deepEqual(after(r, "ctl1-backup"), ["ctl1-install"]);
+        assert.throws(() => stepById(r, "worker1-backup"));
     });
 
     it("upgrade: the install's update (k0s upgrade script) follows the same edges, controllers one at a time, then workers", () => {

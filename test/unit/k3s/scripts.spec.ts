@@ -235,7 +235,9 @@ describe("k3s: create-only settings and steps", () => {
                 assert.ok(s.includes(`cat > ${K3S_PATHS.config}.new`));
                 assert.equal(s.includes("/readyz"), n.role === "control-plane", `${n.name}: only servers wait for their API`);
                 assert.equal(s.includes("INSTALL_K3S_SKIP_DOWNLOAD=true"), source === "airgap");
-                assert.equal(s.includes("https://get.k3s.io"), source === "script");
+                // The install.sh of the pinned tag, never the moving https://get.k3s.io.
+                assert.equal(s.includes("https://raw.githubusercontent.com/k3s-io/k3s/v1.33.5%2Bk3s1/install.sh"), source === "script");
+                assert.ok(!s.includes("get.k3s.io"));
                 const code = s.split("\n").filter((l) => !l.trimStart().startsWith("#"));
                 assert.ok(!code.some((l) => /\|\s*(INSTALL_K3S_\w+=\S+\s+)*sh\b/.test(l)), "never pipes a download into sh");
             }

@@ -30,13 +30,37 @@ describe("k3s/steps: order as data", () => {
         assert.ok(waitsFor(s, "cp3-install").has("cp1-install"));
     });
 
-    it("agents join in parallel after the whole control plane: none waits for another agent", () => {
+    it("agents in one batch (workerUpgradeBatch: 3) join in parallel after the whole control plane: none waits for another agent", () => {
+        const s = steps(3, 3, { cluster: { workerUpgradeBatch: 3 } });
         for (const a of ["worker1", "worker2", "worker3"]) {
             assert.deepEqual(after(s, `${a}-install`), [hostPrepOf(a), `${a}-token`, "cp1-install", "cp3-member"]);
             const all = waitsFor(s, `${a}-install`);
             for (const srv of ["cp1-install", "cp2-install", "cp2-member", "cp3-install", "cp3-member"]) assert.ok(all.has(srv), `${a} after ${srv}`);
             assert.ok(![...all].some((id) => id.startsWith("worker") && !id.startsWith(`${a}-`)), `${a} waits for no other agent`);
         }
+    });
+
+    it("agents go in batches of 10%, at least 1 (k0sctl's default): each batch after the previous batch's members", () => {
+        // 3 agents: batches of 1, so each agent waits for the previous one to run the pinned version.
+        assert.deepEqual(after(s, "worker1-install"), [hostPrepOf("worker1"), "worker1-token", "cp1-install", "cp3-member"]);
+        assert.deepEqual(after(s, "worker2-install"), [hostPrepOf("worker2"), "worker2-token", "cp1-install", "cp3-member", "worker1-member"]);
+        assert.deepEqual(after(s, "worker3-install"), [hostPrepOf("worker3"), "worker3-token", "cp1-install", "cp3-member", "worker2-member"]);
+        // 25 agents: batches of 2 (10% rounded down); the third batch waits for the whole second one.
+        const big = steps(1, 25);
+        assert.deepEqual(after(big, "worker5-install").slice(-2), ["worker3-member", "worker4-member"]);
+        assert.deepEqual(after(big, "worker6-install").slice(-2), ["worker3-member", "worker4-member"]);
+        assert.ok(!waitsFor(big, "worker6-install").has("worker5-install"), "agents of one batch never wait for each other");
+        // workerUpgradeBatch overrides the default.
+        assert.deepEqual(after(steps(1, 4, { cluster: { workerUpgradeBatch: 2 } }), "worker3-install").slice(-2), ["worker1-member", "worker2-member"]);
+    });
+
+    it("registries: one node after the other, servers first, each before its node's install", () => {
+        const r = steps(2, 2, { registries: { mirrors: { "docker.io": { endpoint: ["https://m.example.com"] } } } });
+        assert.deepEqual(after(r, "cp1-registries"), [hostPrepOf("cp1")]);
+        assert.deepEqual(after(r, "cp2-registries"), [hostPrepOf("cp2"), "cp1-registries"]);
+        assert.deepEqual(after(r, "worker1-registries"), [hostPrepOf("worker1"), "cp2-registries"]);
+        assert.deepEqual(after(r, "worker2-registries"), [hostPrepOf("worker2"), "worker1-registries"]);
+        for (const n of ["cp1", "cp2", "worker1", "worker2"]) assert.ok(after(r, `${n}-install`).includes(`${n}-registries`));
     });
 
     it("upgrade: a changed version updates servers one at a time, then agents (kubelet never newer than an API server)", () => {

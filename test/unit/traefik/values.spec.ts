@@ -93,6 +93,8 @@ describe("traefik values: every load balancer choice in both family orders", () 
 
                 it("fixes one cluster IP per family, in ipFamilies order, inside the service CIDRs' static band", () => {
                     assert.deepEqual(spec.clusterIPs.map(familyOfAddress), families);
+                    // The API server refuses clusterIPs without clusterIP (values.ts).
+                    assert.equal(spec.clusterIP, spec.clusterIPs[0]);
                     for (const ip of spec.clusterIPs) {
                         const cidr = familyOfAddress(ip) === "IPv4" ? plan.serviceCidrs.ipv4 : plan.serviceCidrs.ipv6;
                         assert.ok(cidrContainsAddress(cidr, ip), `${ip} outside ${cidr}`);
@@ -111,8 +113,8 @@ describe("traefik values: every load balancer choice in both family orders", () 
                     else assert.equal(values.service.annotations, undefined);
                 });
 
-                it("puts type, ipFamilyPolicy, ipFamilies and externalIPs exactly under service.spec and nowhere else", () => {
-                    const names = new Set<string>(["type", "ipFamilyPolicy", "ipFamilies", "externalIPs", "clusterIPs"]);
+                it("puts type, ipFamilyPolicy, ipFamilies, clusterIP(s) and externalIPs exactly under service.spec and nowhere else", () => {
+                    const names = new Set<string>(["type", "ipFamilyPolicy", "ipFamilies", "externalIPs", "clusterIP", "clusterIPs"]);
                     const where = keyPaths(values).filter((p) => names.has(p.split(".").pop()!));
                     assert.deepEqual(where.sort(), Object.keys(spec).map((k) => `service.spec.${k}`).sort());
                     for (const old of SERVICE_KEYS_REMOVED_IN_40) assert.ok(!(old in values.service), `service.${old} is the pre-40 layout`);
