@@ -97,10 +97,40 @@ unit_file() {
   return 1
 }
 norm() { case "$1" in *.*) echo "$1" ;; *) echo "$1.service" ;; esac; }
+# The unit file, then its drop-ins (<unit>.d/*.conf), in the order systemd reads them.
+unit_parts() {
+  echo "$1"
+  for d in /etc/systemd/system /run/systemd/system /lib/systemd/system /usr/lib/systemd/system; do
+    for c in "$d/$2.d"/*.conf; do if [ -f "$c" ]; then echo "$c"; fi; done
+  done
+}
+# As systemd does: Environment= and EnvironmentFile= (a leading - makes it optional) set the
+# variables ExecStart expands; an empty ExecStart= clears the commands listed before it (how a
+# drop-in such as kubeadm's 10-kubeadm.conf replaces the unit's command). One assignment per
+# Environment= line is enough for the units the lab runs.
 start_unit() {
   u=$(norm "$1")
   f=$(unit_file "$u") || { echo "Failed to start $u: Unit $u not found." >&2; return 5; }
-  sed -n 's/^ExecStart=//p' "$f" | while IFS= read -r line; do sh -c "$line" || exit 1; done || return 1
+  (
+    execs=""
+    for p in $(unit_parts "$f" "$u"); do
+      while IFS= read -r line; do
+        case "$line" in
+          Environment=*) v=$(printf '%s' "\${line#Environment=}" | sed 's/^"//; s/"$//'); export "\${v%%=*}=\${v#*=}" ;;
+          EnvironmentFile=*)
+            ef=\${line#EnvironmentFile=}; optional=0
+            case "$ef" in -*) ef=\${ef#-}; optional=1 ;; esac
+            # shellcheck disable=SC1090
+            if [ -f "$ef" ]; then set -a; . "$ef"; set +a
+            elif [ $optional = 0 ]; then echo "$u: environment file $ef not found" >&2; exit 1; fi ;;
+          ExecStart=) execs="" ;;
+          ExecStart=*) execs="$execs\${line#ExecStart=}
+" ;;
+        esac
+      done < "$p"
+    done
+    printf '%s' "$execs" | while IFS= read -r line; do sh -c "$line" || exit 1; done
+  ) || return 1
   : > "$st/active/$u"
 }
 quiet=0; now=0; cmd=""; units=""
