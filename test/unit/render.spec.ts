@@ -79,6 +79,18 @@ describe("render command", () => {
         });
     }
 
+    it("the summary says 2^64 instead of a 20-digit count, and that the facts step picks one persistence variant", () => {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-render-"));
+        const { summary } = renderStack(renderRoot(), "lab-k3s", out);
+        assert.match(summary, /256 \/ 2\^64 pod addresses per node/);
+        assert.doesNotMatch(summary, /\d{8,}/, "no count longer than 7 digits");
+        assert.match(summary, /only ONE applies,\n\s+picked at run time by the facts step/);
+        for (const f of ["netplan", "NetworkManager", "ifupdown", "systemd unit"]) assert.ok(summary.includes(f), f);
+        for (const sh of fs.readdirSync(path.join(out, "nodes", "cp1", "scripts"))) {
+            assert.doesNotMatch(fs.readFileSync(path.join(out, "nodes", "cp1", "scripts", sh), "utf8"), /[0-9a-f]\\:/, `${sh} escapes ':' in an IPv6 address`);
+        }
+    });
+
     it("reads secure values, at any depth, as placeholders without decrypting them", () => {
         const raw = rawConfigFromStackFile("config:\n  dualstack:token:\n    secure: AAABAxyz\n  dualstack:distribution: k3s\n  dualstack:ssh:\n    user: root\n    privateKey:\n      secure: v1:QUJD\n");
         assert.equal(raw["dualstack:token"], SECURE_VALUE);
