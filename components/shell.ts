@@ -46,7 +46,7 @@ export function assignments(vars: Record<string, string>): string[] {
 export function remoteCommand(body: string, sudo: boolean): string {
     if (!sudo) return `sh -c ${q(body)}`;
     return [
-        `if ! sudo -n true 2>/dev/null; then echo "dualstack: user $(id -un) cannot run sudo without a password on $(hostname); allow NOPASSWD sudo for it or connect as root" >&2; exit 1; fi`,
+        `if ! sudo -n true 2>/dev/null; then echo "dualstack: user $(id -un) cannot run sudo without a password on $(hostname) (sudo -n true failed; nothing was changed); allow NOPASSWD sudo for it or connect as root" >&2; exit 1; fi`,
         `sudo -n sh -c ${q(body)}`,
     ].join("\n");
 }
