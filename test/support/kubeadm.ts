@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { cachedBinDir } from "../../scripts/engine-build";
+import { underCi } from "./tools";
 
 
 let cached: { bin?: string; why: string } | undefined;
@@ -36,7 +37,7 @@ export function itWithKubeadm(title: string, fn: (kubeadm: string) => void): voi
     const found = findKubeadm();
     if (found.bin) {
         it(title, () => fn(found.bin!));
-    } else if (process.env.CI === "true") {
+    } else if (underCi()) {
         it(title, () => assert(false, `kubeadm is required under CI: ${found.why}`));
     } else {
         it(`${title} [pending: ${found.why}]`);

@@ -2,6 +2,7 @@
 // machine without shellcheck the lint tests are pending (mocha's skip) with one line saying so;
 // under CI=true they fail instead, so CI can never skip them silently (.ci/run installs shellcheck).
 import { spawnSync, SpawnSyncReturns } from "node:child_process";
+import { pendOrFail } from "./tools";
 
 export const SHELLCHECK_MISSING = "shellcheck not installed: apt-get install shellcheck; the scripts were not linted";
 
@@ -17,10 +18,7 @@ export function shellcheckAvailable(): boolean {
  * Without shellcheck: fails under CI=true, otherwise prints the line and marks the test pending.
  */
 export function requireShellcheck(ctx: Mocha.Context): void {
-    if (shellcheckAvailable()) return;
-    if (process.env.CI === "true") throw new Error(`${SHELLCHECK_MISSING} (CI=true: lint tests must not be skipped)`);
-    console.log(`      ${SHELLCHECK_MISSING}`);
-    ctx.skip();
+    if (!shellcheckAvailable()) pendOrFail(ctx, SHELLCHECK_MISSING);
 }
 
 /** Runs shellcheck; an error to start it (after requireShellcheck) is a real failure. */
