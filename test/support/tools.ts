@@ -22,14 +22,21 @@ export function underCi(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
+ * The one way a test gives up on a missing tool: under CI an Error (the line plus why CI fails),
+ * elsewhere the line on stderr and the test or suite marked pending.
+ */
+export function pendOrFail(ctx: Mocha.Context, line: string, env: NodeJS.ProcessEnv = process.env): void {
+    if (underCi(env)) throw new Error(`${line} (CI=true: a missing tool fails here, .ci/run installs it)`);
+    process.stderr.write(`  pending: ${line}\n`);
+    ctx.skip();
+}
+
+/**
  * Call in a `before` hook (with `this`). Missing commands: under CI an Error naming the package;
  * elsewhere one line on stderr and the suite marked pending.
  */
 export function requireToolOrPend(ctx: Mocha.Context, tool: Tool, env: NodeJS.ProcessEnv = process.env): void {
     const missing = missingCommands(tool);
     if (missing.length === 0) return;
-    const line = `${tool.purpose} needs ${missing.join(", ")}: apt-get install -y ${tool.apt}`;
-    if (underCi(env)) throw new Error(`${line} (CI=true: a missing tool fails here, .ci/run installs it)`);
-    process.stderr.write(`  pending: ${line}\n`);
-    ctx.skip();
+    pendOrFail(ctx, `${tool.purpose} needs ${missing.join(", ")}: apt-get install -y ${tool.apt}`, env);
 }

@@ -1,6 +1,6 @@
 // test/support/tools.ts: a missing optional tool is pending locally but fails under CI.
 import * as assert from "node:assert/strict";
-import { requireToolOrPend, underCi } from "../../support/tools";
+import { pendOrFail, requireToolOrPend, underCi } from "../../support/tools";
 
 describe("optional test tools: pending locally, failing under CI", () => {
     const tool = { commands: ["dualstack-no-such-command"], apt: "no-such-package", purpose: "a probe" };
@@ -27,6 +27,12 @@ describe("optional test tools: pending locally, failing under CI", () => {
         }
         assert.deepEqual(calls, ["skip"]);
         assert.equal(line, "  pending: a probe needs dualstack-no-such-command: apt-get install -y no-such-package\n");
+    });
+
+    it("shellcheck and kubeadm give up through the same helper, with their own one-line message", () => {
+        const { calls, ctx: c } = ctx();
+        assert.throws(() => pendOrFail(c, "shellcheck not installed: apt-get install shellcheck; the scripts were not linted", { CI: "true" }), /^Error: shellcheck not installed: .*CI=true/);
+        assert.deepEqual(calls, []);
     });
 
     it("present commands pass in both modes; CI is read as true or 1", () => {
