@@ -157,7 +157,7 @@ function lifecycleSuite(stackName: EngineStackName): void {
             assert.deepEqual(leftoverNamespaces(), [], "the lab left network namespaces behind");
         });
 
-        it("full `pulumi up` (checks off): the Installation is admitted, Traefik's Service gets one ClusterIP per family", async () => {
+        it("full `pulumi up` (checks off): the Installation (where the operator manages Calico) is admitted, Traefik's Service gets one ClusterIP per family", async () => {
             const before = await programObjects();
             const stack = await newStack(engine, stackName, engineStackConfig(opts), secretKeys);
             stacks.push(stack);
