@@ -15,13 +15,9 @@ import { K3S_PATHS } from "../../components/k3s/scripts";
 import { loadPlan } from "../../components/plan";
 import { ENGINE_STACKS, EngineStackName, engineStackConfig, EngineStackOptions, expectedResources, K3S_ENGINE_VERSION, labShapedHosts, resourceLines } from "../support/engine-stacks";
 import { k3sAirgapDir } from "../lab/doubles";
-import { createLab, Lab, LabHost, leftoverNamespaces, requireLabPrerequisites } from "../lab/harness";
+import { createLab, Lab, leftoverNamespaces, requireLabPrerequisites } from "../lab/harness";
+import { hostState, must } from "./hosts";
 import { Engine, hostAndClusterTargets, newStack, setConfig, startEngine, Step, stepsOf } from "./engine";
-
-/** Everything the program, k3s/k0s or their doubles may touch on a host; destroy must restore it. */
-const WATCHED = ["/etc/rancher", "/etc/dualstack", "/etc/k0s", "/etc/systemd/system", "/etc/sysctl.d", "/etc/netplan", "/etc/network", "/etc/cni", "/var/lib/rancher", "/var/lib/k0s", "/var/lib/dualstack", "/var/lib/calico", "/opt/cni"];
-const BIN = "/usr/local/bin";
-const SYSTEMCTL_STATE = ["/run/systemctl-double/enabled", "/run/systemctl-double/active"];
 
 /** Numbers for README and the report, printed at the end. */
 const numbers: Record<string, string> = {};
@@ -33,28 +29,6 @@ const time = async <T>(label: string, f: () => Promise<T>): Promise<T> => {
         numbers[label] = `${((Date.now() - t0) / 1000).toFixed(1)}s`;
     }
 };
-
-async function must(h: LabHost, command: string): Promise<string> {
-    const r = await h.inspect(command);
-    assert.equal(r.code, 0, `${h.name}: ${command}: ${r.stderr}`);
-    return r.stdout;
-}
-
-/**
- * Files and links (files with content hashes), global addresses and unit flags: a host's state as
- * destroy must restore it. Empty directories are not compared (k0s leaves /etc/cni and /opt/cni
- * behind, see README "Engine"). Runtime sysctl values are not compared: destroy removes HostPrep's sysctl file but leaves the
- * running values (forwarding stays 1 until reboot), as the lab specs also accept.
- */
-async function hostState(h: LabHost): Promise<string> {
-    return must(
-        h,
-        `{ for d in ${WATCHED.join(" ")}; do [ -e "$d" ] && find "$d" ! -type d -printf '%p %y %m\\n' -type f -exec sha256sum {} \\; ; done; ` +
-            `for d in ${SYSTEMCTL_STATE.join(" ")}; do [ -e "$d" ] && find "$d" -mindepth 1 -printf '%p %y\\n'; done; ` +
-            `find ${BIN} -mindepth 1 -printf '%p %y %m %s\\n'; ip -o addr show scope global | awk '{print $2, $3, $4}'; ` +
-            `} | sort; true`,
-    );
-}
 
 /** Collapses a resource's step events into one operation ("replace" for any replacement step). */
 function opsByName(steps: Step[]): Record<string, string> {

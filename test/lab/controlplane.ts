@@ -232,7 +232,11 @@ export async function startControlPlane(host: LabHost, o: { serviceCidrs: string
         },
         logTail: async () => (await host.inspect(`tail -n 40 ${CP_DIR}/kube-apiserver.log`)).stdout,
         stop: async () => {
-            await host.inspect(`for p in kube-apiserver etcd; do [ -f ${CP_DIR}/$p.pid ] && kill "$(cat ${CP_DIR}/$p.pid)" 2>/dev/null; done; rm -rf ${CP_DIR}; true`);
+            // Waits until both are gone: a control plane started next in the same host needs their ports.
+            await host.inspect(
+                `for p in kube-apiserver etcd; do [ -f ${CP_DIR}/$p.pid ] || continue; pid=$(cat ${CP_DIR}/$p.pid); kill "$pid" 2>/dev/null; ` +
+                    `i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; kill -9 "$pid" 2>/dev/null; done; rm -rf ${CP_DIR}; true`,
+            );
         },
     };
 }

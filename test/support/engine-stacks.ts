@@ -36,6 +36,12 @@ export interface EngineStackOptions {
     token?: string;
     /** Per-node fixed IPv6 address (instead of the prefix-derived one). */
     ipv6?: Record<string, string>;
+    /** The dual-stack check (off unless set): on, with this deadline in seconds. */
+    checkSeconds?: number;
+    /** Packaged charts by name (dualstack:charts.<chart>.file), e.g. the stand-ins (test/support/charts.ts). */
+    chartFiles?: Record<string, string>;
+    /** k3s: traefik.loadBalancer (servicelb unless set; k0s stacks use none). */
+    loadBalancer?: "servicelb" | "none";
 }
 
 /** Pulumi config (flat key -> string) shaped like stacks/Pulumi.lab-<dist>.yaml, pointed at lab hosts. */
@@ -52,7 +58,8 @@ export function engineStackConfig(o: EngineStackOptions): Record<string, string>
             ...(o.ipv6?.[h.name] ? { ipv6: o.ipv6[h.name] } : {}),
             labels: o.labels?.[h.name] ?? {},
         })),
-        checks: { enabled: false },
+        checks: o.checkSeconds ? { enabled: true, timeoutSeconds: o.checkSeconds } : { enabled: false },
+        ...(o.chartFiles ? { charts: Object.fromEntries(Object.entries(o.chartFiles).map(([c, file]) => [c, { file }])) } : {}),
     };
     if (o.distribution === "k3s") {
         return rawConfig({
@@ -67,7 +74,7 @@ export function engineStackConfig(o: EngineStackOptions): Record<string, string>
                 nodeCidrMaskSizes: { ipv4: 24, ipv6: 64 },
             },
             calico: { version: "v3.32.1", mode: "bird", encapsulation: { ipv4: "IPIPCrossSubnet", ipv6: "None" }, blockSizes: { ipv4: 26, ipv6: 122 }, ipv6NatOutgoing: true },
-            traefik: { chartVersion: "41.3.0", loadBalancer: "servicelb" },
+            traefik: { chartVersion: "41.3.0", loadBalancer: o.loadBalancer ?? "servicelb" },
             install: { source: "airgap", airgapDir: o.airgapDir ?? k3sAirgapDir(K3S_ENGINE_VERSION) },
         });
     }
