@@ -8,6 +8,7 @@
 //   docs.k0sproject.io backup.md; it covers etcd and kine/SQLite, so single-node k0s too).
 // The schedule is one cron expression for both; systemd's OnCalendar is derived from it.
 import { z } from "zod";
+import type { DayTwoProfile } from "./distributions/profile";
 import { findings, Findings } from "./findings";
 import { q } from "./shell";
 
@@ -63,16 +64,20 @@ export function cronToOnCalendar(cron: string): string {
 }
 
 export interface SnapshotContext {
-    distribution: "k3s" | "k0s";
+    /** When the distribution takes snapshots at all (its profile's day-two entry). */
+    profile: DayTwoProfile["etcdSnapshots"];
     controlPlanes: number;
 }
 
 export function etcdSnapshotFindings(s: EtcdSnapshots | undefined, c: SnapshotContext): Findings {
     const f = findings();
     if (!s) return f;
-    if (c.distribution === "k3s" && c.controlPlanes < 2) {
-        f.error(KEY, s, "k3s takes etcd snapshots only with embedded etcd, which this stack runs with more than one server; a single server keeps SQLite", "add control-plane nodes (three for etcd quorum), or back up /var/lib/rancher/k3s/server yourself");
+    const { unsupported, minControlPlanes: min } = c.profile;
+    if (unsupported) {
+        f.error(KEY, s, unsupported.rule, unsupported.fix);
+        return f;
     }
+    if (min && c.controlPlanes < min.count) f.error(KEY, s, min.rule, min.fix);
     try {
         cronToOnCalendar(s.schedule);
     } catch (e) {

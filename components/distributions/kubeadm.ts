@@ -34,8 +34,22 @@ export const kubeadm: DistributionProfile = {
     twoControlPlanesWarning: "two kubeadm control planes (stacked etcd) give no more fault tolerance than one (etcd needs a majority)",
     nodeIpSetting: (node) =>
         `the kubelet on ${node.name} must run with node-ip=${node.nodeIps.join(",")} (kubeadm writes it to /var/lib/kubelet/kubeadm-flags.env from nodeRegistration.kubeletExtraArgs)`,
+    dayTwo: {
+        registries: { unsupported: notYet("registries") },
+        registrationAddress: { unsupported: notYet("cluster.registrationAddress") },
+        installSha256: { unsupported: notYet("install.sha256") },
+        etcdSnapshots: { unsupported: notYet("cluster.etcdSnapshots") },
+    },
     checkConfig,
 };
+
+/**
+ * kubeadm has none of these steps yet: refuse the keys rather than ignore them (a mirror or snapshot
+ * the user asked for and silently did not get is worse than an error).
+ */
+function notYet(key: string): { rule: string; fix: string } {
+    return { rule: "is not supported with distribution kubeadm yet", fix: `remove dualstack:${key}, or use k3s or k0s` };
+}
 
 function checkConfig(cfg: StackConfig, p: Problems): void {
     const m = TAG.exec(cfg.version);

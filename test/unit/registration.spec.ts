@@ -1,5 +1,6 @@
 // dualstack:cluster.registrationAddress: rules, the API endpoint, k3s/k0s config and the kubeconfig output.
 import * as assert from "node:assert/strict";
+import { profileOf } from "../../components/distributions";
 import { k3sConfig } from "../../components/k3s/config";
 import { k0sConfig, createOnlySettings as k0sCreateOnly } from "../../components/k0s/k0sconfig";
 import { apiEndpoint, registrationFindings } from "../../components/registration";
@@ -8,7 +9,7 @@ import { runProgram } from "../support/program";
 import { nodes, k0s, errorsOf } from "../support/daytwo";
 
 describe("registration address", () => {
-    const ctx = { distribution: "k3s" as const, primaryFamily: "IPv4" as const, clusterCidrs: ["10.42.0.0/16", "10.43.0.0/16", "fd00:42::/56"] };
+    const ctx = { primaryFamily: "IPv4" as const, clusterCidrs: ["10.42.0.0/16", "10.43.0.0/16", "fd00:42::/56"] };
     const cases: [string, string, "k3s" | "k0s", RegExp | undefined, RegExp | undefined][] = [
         ["IPv4 VIP", "192.168.121.100", "k3s", undefined, undefined],
         ["IPv6 VIP on k3s", "fd45:a71:55a6:1::100", "k3s", undefined, undefined],
@@ -24,7 +25,7 @@ describe("registration address", () => {
     ];
     for (const [what, address, distribution, error, warning] of cases) {
         it(`${what}: ${address} on ${distribution}`, () => {
-            const f = registrationFindings(address, { ...ctx, distribution });
+            const f = registrationFindings(address, { ...ctx, profile: profileOf(distribution).dayTwo.registrationAddress });
             if (error) assert.ok(f.errors.some((e) => error.test(e.rule)), JSON.stringify(f.errors));
             else assert.deepEqual(f.errors, []);
             if (warning) assert.ok(f.warnings.some((w) => warning.test(w.rule)));

@@ -2,6 +2,7 @@
 import * as assert from "node:assert/strict";
 import { k3sConfig } from "../../components/k3s/config";
 import { artifacts as k0sArtifacts } from "../../components/k0s/render";
+import { profileOf } from "../../components/distributions";
 import { cronToOnCalendar, etcdSnapshotFindings, k0sBackupUnits } from "../../components/snapshots";
 import { baseConfig, planOf, rawConfig } from "../support/configs";
 import { runProgram } from "../support/program";
@@ -29,7 +30,7 @@ describe("etcd snapshots", () => {
     }
 
     it("k3s: refused with one server (SQLite), in every server's config.yaml with embedded etcd, not on agents", () => {
-        assert.ok(etcdSnapshotFindings({ schedule: "0 */12 * * *", retention: 5 }, { distribution: "k3s", controlPlanes: 1 }).errors.some((e) => /embedded etcd/.test(e.rule)));
+        assert.ok(etcdSnapshotFindings({ schedule: "0 */12 * * *", retention: 5 }, { profile: profileOf("k3s").dayTwo.etcdSnapshots, controlPlanes: 1 }).errors.some((e) => /embedded etcd/.test(e.rule)));
         assert.ok(errorsOf(baseConfig({ cluster: { etcdSnapshots: { schedule: "0 0 1 * 1" } } })).some((e) => e.key === "dualstack:cluster.etcdSnapshots.schedule"));
         const plan = planOf(baseConfig({ nodes: nodes(3, 1), cluster: { etcdSnapshots: { schedule: "0 */6 * * *", retention: 7 } } }));
         for (const n of plan.nodes) {
