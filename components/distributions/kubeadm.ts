@@ -36,8 +36,21 @@ export const kubeadm: DistributionProfile = {
         `the kubelet on ${node.name} must run with node-ip=${node.nodeIps.join(",")} (kubeadm writes it to /var/lib/kubelet/kubeadm-flags.env from nodeRegistration.kubeletExtraArgs)`,
     dayTwo: {
         registries: { unsupported: notYet("registries") },
-        registrationAddress: { unsupported: notYet("cluster.registrationAddress") },
-        installSha256: { unsupported: notYet("install.sha256") },
+        // ClusterConfiguration.controlPlaneEndpoint (config.ts): kubeadm writes it into every
+        // kubeconfig and cluster-info, so it must reach the first control plane when kubeadm init
+        // runs (kubernetes.io "Creating Highly Available Clusters with kubeadm": the load balancer
+        // first). The `kubernetes` Service's endpoints are each API server's advertiseAddress (the
+        // primary family), not this address, so either family and a DNS name are fine.
+        registrationAddress: {},
+        // Nothing is downloaded as a bare file to run: kubeadm, kubelet and kubectl are packages of
+        // pkgs.k8s.io that apt (signed-by keyring) and dnf (gpgcheck=1) verify against the repository's
+        // signing key; air-gapped binaries come from install.airgapDir.
+        installSha256: {
+            unsupported: {
+                rule: "pins downloaded files, and kubeadm downloads none to run: kubeadm, kubelet and kubectl are pkgs.k8s.io packages whose repository signature apt and dnf check before installing",
+                fix: "remove dualstack:install.sha256 (the pinned dualstack:version and the repository key already fix what is installed), or use install.source airgap with binaries you checked",
+            },
+        },
         etcdSnapshots: { unsupported: notYet("cluster.etcdSnapshots") },
     },
     checkConfig,

@@ -31,6 +31,14 @@ describe("pinned installers", () => {
         });
     }
 
+    it("install.sha256 with kubeadm: refused, saying the package repository's signature covers what is installed", () => {
+        const f = installSha256Findings({ name: "kubeadm", profile: profileOf("kubeadm").dayTwo.installSha256 }, "v1.36.3", "script", { kubeadm: sha });
+        assert.equal(f.errors.length, 1);
+        assert.equal(f.errors[0].key, "dualstack:install.sha256");
+        assert.match(f.errors[0].rule, /repository signature/);
+        assert.deepEqual(installSha256Findings({ name: "kubeadm", profile: profileOf("kubeadm").dayTwo.installSha256 }, "v1.36.3", "script", {}).errors, []);
+    });
+
     /** Runs `lines` with a download double on PATH that writes `body` for any URL. */
     function runWithDownload(lines: string[], body: string, sums?: string): { status: number | null; stderr: string; dir: string } {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-dl-"));
