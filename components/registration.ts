@@ -37,7 +37,7 @@ export function registrationFindings(address: string | undefined, c: Registratio
     const fam = familyOfAddress(address);
     if (!fam) {
         if (/^\[.*\]$/.test(address) || /^[a-z]+:\/\//i.test(address) || /:\d+$/.test(address)) {
-            f.error(KEY, address, "must be a bare address or DNS name (no brackets, scheme or port; the API port is 6443)", `write e.g. ${address.replace(/^[a-z]+:\/\//i, "").replace(/^\[(.*)\](:\d+)?$/, "$1").replace(/:\d+$/, "")}`);
+            f.error(KEY, address, "must be a bare address or DNS name (no brackets, scheme or port; the API port is 6443)", `write e.g. ${bareHint(address)}`);
         } else if (!DNS_NAME.test(address)) {
             f.error(KEY, address, "is neither an IP address nor a DNS name", "give the VIP or load balancer's address or name, e.g. api.example.com or fd45:a71:55a6:1::100");
         } else if (dnsName) {
@@ -57,6 +57,15 @@ export function registrationFindings(address: string | undefined, c: Registratio
         f.error(KEY, address, e.rule, e.fix);
     }
     return f;
+}
+
+/** The address inside a URL, brackets or host:port, for the fix text (`[fd00::1]:6443` -> `fd00::1`, not `fd00:`). */
+function bareHint(address: string): string {
+    const noScheme = address.replace(/^[a-z]+:\/\//i, "");
+    const bracketed = /^\[(.*)\](:\d+)?$/.exec(noScheme);
+    if (bracketed) return bracketed[1];
+    // Only a name or IPv4 address with one colon has a port to strip; a bare IPv6 literal has several.
+    return noScheme.split(":").length === 2 ? noScheme.replace(/:\d+$/, "") : noScheme;
 }
 
 export interface ApiEndpoint {

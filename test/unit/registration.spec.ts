@@ -34,6 +34,14 @@ describe("registration address", () => {
         });
     }
 
+    it("the fix for a bracketed or URL form names the bare address (an IPv6 literal keeps its last group)", () => {
+        const fix = (a: string) => registrationFindings(a, { ...ctx, profile: profileOf("k3s").dayTwo.registrationAddress }).errors[0].fix;
+        assert.equal(fix("[fd00::1]:6443"), "write e.g. fd00::1");
+        assert.equal(fix("[fd45::100]"), "write e.g. fd45::100");
+        assert.equal(fix("https://api.example.com:6443"), "write e.g. api.example.com");
+        assert.equal(fix("api.example.com:6443"), "write e.g. api.example.com");
+    });
+
     it("endpoint: SANs gain it, kubeconfig and agents use it (IPv6 in brackets), servers join the first server", () => {
         const e = apiEndpoint("192.168.121.11", 6443, ["192.168.121.11"], "fd45:a71:55a6:1:0::100");
         assert.equal(e.url, "https://[fd45:a71:55a6:1::100]:6443");
