@@ -1,8 +1,11 @@
 // The day-two rules (registries, registration address, pinned installers, upgrade batches, etcd
-// snapshots) composed for the plan: one call, every finding reported with the others. Pure.
+// snapshots) composed for the plan: one call, every finding reported with the others. What a
+// distribution adds to or cannot do of them is data in its profile (distributions/<name>.ts,
+// `dayTwo`). Pure.
 import { workerUpgradeBatchFindings } from "./batches";
 import type { StackConfig } from "./config";
-import { findings, type Findings } from "./findings";
+import { profileOf } from "./distributions";
+import type { Findings } from "./findings";
 import { installSha256Findings } from "./installers";
 import type { Family } from "./net";
 import { registrationFindings } from "./registration";
@@ -17,34 +20,15 @@ export interface DayTwoContext {
     clusterCidrs: string[];
 }
 
-/**
- * kubeadm has none of these steps yet: refuse the keys rather than ignore them (a mirror or snapshot
- * the user asked for and silently did not get is worse than an error).
- */
-function kubeadmUnsupported(cfg: StackConfig): Findings {
-    const f = findings();
-    const set: [string, unknown][] = [
-        ["cluster.registrationAddress", cfg.cluster.registrationAddress],
-        ["install.sha256", cfg.install.sha256],
-        ["cluster.etcdSnapshots", cfg.cluster.etcdSnapshots],
-        // Its credentials must never reach a problem report.
-        ["registries", cfg.registries === undefined ? undefined : "(set)"],
-    ];
-    for (const [key, value] of set) {
-        if (value !== undefined) f.error(`dualstack:${key}`, value, "is not supported with distribution kubeadm yet", `remove dualstack:${key}, or use k3s or k0s`);
-    }
-    return f;
-}
-
 export function dayTwoFindings(cfg: StackConfig, c: DayTwoContext): Findings[] {
+    const { name, dayTwo } = profileOf(cfg.distribution);
     const controlPlanes = cfg.nodes.filter((n) => n.role === "control-plane").length;
-    if (cfg.distribution === "kubeadm") return [kubeadmUnsupported(cfg), workerUpgradeBatchFindings(cfg.cluster.workerUpgradeBatch, cfg.nodes.length - controlPlanes)];
     const out: Findings[] = [
-        registrationFindings(cfg.cluster.registrationAddress, { distribution: cfg.distribution, primaryFamily: c.primaryFamily, clusterCidrs: c.clusterCidrs }),
-        installSha256Findings(cfg.distribution, cfg.version, cfg.install.source, cfg.install.sha256 ?? {}),
+        registrationFindings(cfg.cluster.registrationAddress, { profile: dayTwo.registrationAddress, primaryFamily: c.primaryFamily, clusterCidrs: c.clusterCidrs }),
+        installSha256Findings({ name, profile: dayTwo.installSha256 }, cfg.version, cfg.install.source, cfg.install.sha256 ?? {}),
         workerUpgradeBatchFindings(cfg.cluster.workerUpgradeBatch, cfg.nodes.length - controlPlanes),
-        etcdSnapshotFindings(cfg.cluster.etcdSnapshots, { distribution: cfg.distribution, controlPlanes }),
+        etcdSnapshotFindings(cfg.cluster.etcdSnapshots, { profile: dayTwo.etcdSnapshots, controlPlanes }),
     ];
-    if (cfg.registries && c.minor !== undefined) out.push(registriesFindings(cfg.registries, { distribution: cfg.distribution, minor: c.minor }));
+    if (cfg.registries && (c.minor !== undefined || dayTwo.registries.unsupported)) out.push(registriesFindings(cfg.registries, { profile: dayTwo.registries, minor: c.minor ?? 0 }));
     return out;
 }

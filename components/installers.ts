@@ -11,6 +11,7 @@
 // - `install.sha256: {<file>: <hex>}` pins a file's digest on top; it is checked before the
 //   file is used, and a mismatch fails the step before anything is installed.
 // The air-gapped path (`install.source: airgap`) is unchanged: nothing is downloaded there.
+import type { DayTwoProfile } from "./distributions/profile";
 import { findings, Findings } from "./findings";
 import { q } from "./shell";
 
@@ -46,23 +47,29 @@ export function k0sReleaseUrl(version: string, file: string): string {
     return `https://github.com/k0sproject/k0s/releases/download/${seg(version)}/${seg(file)}`;
 }
 
-/** The file names `install.sha256` may pin for this distribution and version. */
-export function pinnableFiles(distribution: "k3s" | "k0s", version: string): string[] {
-    return distribution === "k3s" ? [K3S_INSTALLER] : (Object.keys(K0S_ARCHES) as (keyof typeof K0S_ARCHES)[]).map((a) => k0sAssetName(version, a));
+export interface InstallTarget {
+    /** The distribution's name, for messages. */
+    name: string;
+    /** The files it may pin, or why there are none (its profile's day-two entry). */
+    profile: DayTwoProfile["installSha256"];
 }
 
-export function installSha256Findings(distribution: "k3s" | "k0s", version: string, source: "script" | "airgap", sha256: Record<string, string>): Findings {
+export function installSha256Findings(target: InstallTarget, version: string, source: "script" | "airgap", sha256: Record<string, string>): Findings {
     const f = findings();
     const names = Object.keys(sha256);
     if (names.length === 0) return f;
+    if ("unsupported" in target.profile) {
+        f.error(KEY, sha256, target.profile.unsupported.rule, target.profile.unsupported.fix);
+        return f;
+    }
     if (source === "airgap") {
         f.error(KEY, sha256, "only applies to install.source script; air-gapped files come from your own install.airgapDir and are not downloaded", "remove install.sha256, or check the files in install.airgapDir yourself");
         return f;
     }
-    const allowed = pinnableFiles(distribution, version);
+    const allowed = target.profile.pinnableFiles(version);
     for (const name of names) {
         if (!allowed.includes(name)) {
-            f.error(`${KEY}.${name}`, sha256[name], `names no file ${distribution} ${version} downloads (a digest for another version would fail every install)`, `pin one of ${allowed.join(", ")}`);
+            f.error(`${KEY}.${name}`, sha256[name], `names no file ${target.name} ${version} downloads (a digest for another version would fail every install)`, `pin one of ${allowed.join(", ")}`);
         }
         if (!HEX64.test(sha256[name])) f.error(`${KEY}.${name}`, sha256[name], "is not a SHA-256 digest (64 lowercase hex digits)", "copy the digest from the release's checksum file or `sha256sum <file>`");
     }

@@ -5,13 +5,10 @@
 // servers still join through the first server, which is up before any other (k3s HA docs join
 // servers through an existing server; a load balancer may not have a healthy backend yet).
 //
-// k0s: `spec.api.externalAddress` (+ `sans`). k0s' API endpoint reconciler resolves that address
-// and writes every result into the `default/kubernetes` Endpoints (k0s
-// pkg/component/controller/apiendpointreconciler.go, b9926fba), whatever its family. That
-// Service has the cluster's primary family, so an address of the other family breaks in-cluster
-// access to the API: the dual-stack externalAddress bug users report (k0s#5841, open). An
-// address of the other family is refused; a DNS name is accepted with a warning that it must
-// resolve to primary-family addresses only. Pure.
+// What a distribution cannot do with it is in its profile (distributions/<name>.ts, dayTwo.
+// registrationAddress): k0s' `spec.api.externalAddress` refuses an address of the other family
+// and warns on a DNS name (k0s#5841). Pure.
+import type { DayTwoProfile } from "./distributions/profile";
 import { findings, Findings } from "./findings";
 import { canonicalAddress, cidrContainsAddress, Family, familyOfAddress, httpsUrl } from "./net";
 import { byCodePoint } from "./order";
@@ -22,7 +19,8 @@ const DNS_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)(\.
 const UNUSABLE = ["0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "::/128", "::1/128", "fe80::/10", "ff00::/8"];
 
 export interface RegistrationContext {
-    distribution: "k3s" | "k0s";
+    /** What the distribution adds to the shared rules (its profile's day-two entry). */
+    profile: DayTwoProfile["registrationAddress"];
     primaryFamily: Family;
     /** Pod and service CIDRs of both families (a VIP inside them would be routed into the cluster). */
     clusterCidrs: string[];
@@ -31,14 +29,20 @@ export interface RegistrationContext {
 export function registrationFindings(address: string | undefined, c: RegistrationContext): Findings {
     const f = findings();
     if (address === undefined) return f;
+    const { unsupported, dnsName, otherFamily } = c.profile;
+    if (unsupported) {
+        f.error(KEY, address, unsupported.rule, unsupported.fix);
+        return f;
+    }
     const fam = familyOfAddress(address);
     if (!fam) {
         if (/^\[.*\]$/.test(address) || /^[a-z]+:\/\//i.test(address) || /:\d+$/.test(address)) {
-            f.error(KEY, address, "must be a bare address or DNS name (no brackets, scheme or port; the API port is 6443)", `write e.g. ${address.replace(/^[a-z]+:\/\//i, "").replace(/^\[(.*)\](:\d+)?$/, "$1").replace(/:\d+$/, "")}`);
+            f.error(KEY, address, "must be a bare address or DNS name (no brackets, scheme or port; the API port is 6443)", `write e.g. ${bareHint(address)}`);
         } else if (!DNS_NAME.test(address)) {
             f.error(KEY, address, "is neither an IP address nor a DNS name", "give the VIP or load balancer's address or name, e.g. api.example.com or fd45:a71:55a6:1::100");
-        } else if (c.distribution === "k0s") {
-            f.warn(KEY, address, "k0s writes every address this name resolves to into the `kubernetes` Service's endpoints; one of the other family than the cluster's primary breaks in-cluster API access (k0s#5841)", `let it resolve to ${c.primaryFamily} addresses only, or give the ${c.primaryFamily} address itself`);
+        } else if (dnsName) {
+            const w = dnsName(c.primaryFamily);
+            f.warn(KEY, address, w.rule, w.fix);
         }
         return f;
     }
@@ -48,10 +52,20 @@ export function registrationFindings(address: string | undefined, c: Registratio
     for (const cidr of c.clusterCidrs) {
         if (cidrContainsAddress(cidr, address)) f.error(KEY, address, `lies inside the cluster network ${cidr}`, "use an address of the node network or of your load balancer");
     }
-    if (c.distribution === "k0s" && fam !== c.primaryFamily) {
-        f.error(KEY, address, `k0s puts spec.api.externalAddress into the endpoints of the ${c.primaryFamily} \`kubernetes\` Service; an ${fam} address there breaks in-cluster API access (k0s#5841)`, `use the ${c.primaryFamily} address of the VIP or load balancer, or a DNS name resolving to it`);
+    if (otherFamily && fam !== c.primaryFamily) {
+        const e = otherFamily(fam, c.primaryFamily);
+        f.error(KEY, address, e.rule, e.fix);
     }
     return f;
+}
+
+/** The address inside a URL, brackets or host:port, for the fix text (`[fd00::1]:6443` -> `fd00::1`, not `fd00:`). */
+function bareHint(address: string): string {
+    const noScheme = address.replace(/^[a-z]+:\/\//i, "");
+    const bracketed = /^\[(.*)\](:\d+)?$/.exec(noScheme);
+    if (bracketed) return bracketed[1];
+    // Only a name or IPv4 address with one colon has a port to strip; a bare IPv6 literal has several.
+    return noScheme.split(":").length === 2 ? noScheme.replace(/:\d+$/, "") : noScheme;
 }
 
 export interface ApiEndpoint {

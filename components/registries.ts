@@ -14,6 +14,7 @@
 //   docs/cri/registry.md); `rewrite` is a k3s extension, so k0s refuses it.
 import { z } from "zod";
 import { stringify } from "yaml";
+import type { DayTwoProfile } from "./distributions/profile";
 import { findings, Findings } from "./findings";
 import { waitUntil } from "./kube";
 import { byCodePoint } from "./order";
@@ -89,7 +90,8 @@ export function endpointHost(endpoint: string): string {
 }
 
 export interface RegistryTarget {
-    distribution: "k3s" | "k0s";
+    /** What the distribution can express (its profile's day-two registries entry). */
+    profile: DayTwoProfile["registries"];
     /** Kubernetes minor version of the release (k0s picks its containerd config shape from it). */
     minor: number;
 }
@@ -97,21 +99,25 @@ export interface RegistryTarget {
 /** Every refusal and warning for `dualstack:registries`. */
 export function registriesFindings(r: Registries, t: RegistryTarget): Findings {
     const f = findings();
-    if (t.distribution === "k0s" && t.minor < 27 && hasRegistries(r)) {
-        f.error(KEY, "(set)", "k0s reads containerd drop-ins from /etc/k0s/containerd.d only since v1.27.1", "use a k0s release of 1.27.1 or newer, or remove dualstack:registries");
+    const { unsupported, minimum, noWildcard, noRewrite } = t.profile;
+    // The value never shows the registries: their credentials must not reach a problem report.
+    if (unsupported) {
+        f.error(KEY, "(set)", unsupported.rule, unsupported.fix);
+        return f;
     }
+    if (minimum && t.minor < minimum.minor && hasRegistries(r)) f.error(KEY, "(set)", minimum.rule, minimum.fix);
     for (const [name, m] of Object.entries(r.mirrors)) {
         const key = `${KEY}.mirrors.${name}`;
         if (!REGISTRY.test(name)) f.error(key, name, "is not a registry host[:port] (or * for every registry)", "name the registry as images do, e.g. docker.io or registry.example.com:5000");
-        if (name === "*" && t.distribution === "k0s") f.error(key, name, "a wildcard mirror is a k3s feature; k0s' containerd needs one entry per registry", "list each registry, e.g. docker.io");
+        if (name === "*" && noWildcard) f.error(key, name, noWildcard, "list each registry, e.g. docker.io");
         m.endpoint.forEach((e, i) => {
             const problem = endpointProblem(e);
             if (problem) f.error(`${key}.endpoint[${i}]`, e, problem.rule, problem.fix);
         });
         if (new Set(m.endpoint).size !== m.endpoint.length) f.error(`${key}.endpoint`, m.endpoint, "repeats an endpoint (containerd fails to load a hosts.toml with duplicate hosts, k3s#9694)", "list each endpoint once");
         for (const pattern of Object.keys(m.rewrite)) {
-            if (t.distribution === "k0s") {
-                f.error(`${key}.rewrite`, m.rewrite, "rewrite is a k3s extension of containerd; k0s' containerd has no such setting", "mirror the repositories under their upstream names, or remove rewrite");
+            if (noRewrite) {
+                f.error(`${key}.rewrite`, m.rewrite, noRewrite, "mirror the repositories under their upstream names, or remove rewrite");
                 break;
             }
             try {

@@ -6,8 +6,16 @@
 // - k0s: `k0s backup --save-path <dir>` on each controller from a systemd timer, into a root-only
 //   directory, keeping the newest `retention` archives (`k0s_backup_<timestamp>.tar.gz`,
 //   docs.k0sproject.io backup.md; it covers etcd and kine/SQLite, so single-node k0s too).
+// - kubeadm: stacked etcd runs as a static pod, and etcdctl is not on the host. A systemd timer
+//   on each control plane runs `etcdctl snapshot save` from the etcd image the kubelet already
+//   pulled (named in /etc/kubernetes/manifests/etcd.yaml, so it follows upgrades), through
+//   containerd's own `ctr` (shipped with containerd; crictl may be absent in air-gap installs
+//   and cannot start a one-off container), against the local member (https://127.0.0.1:2379,
+//   kubeadm's etcd listens there) with kubeadm's etcd healthcheck-client certificate (kubernetes.io
+//   "Operating etcd clusters for Kubernetes": Snapshot using etcdctl options). Nothing is downloaded.
 // The schedule is one cron expression for both; systemd's OnCalendar is derived from it.
 import { z } from "zod";
+import type { DayTwoProfile } from "./distributions/profile";
 import { findings, Findings } from "./findings";
 import { q } from "./shell";
 
@@ -63,16 +71,20 @@ export function cronToOnCalendar(cron: string): string {
 }
 
 export interface SnapshotContext {
-    distribution: "k3s" | "k0s";
+    /** When the distribution takes snapshots at all (its profile's day-two entry). */
+    profile: DayTwoProfile["etcdSnapshots"];
     controlPlanes: number;
 }
 
 export function etcdSnapshotFindings(s: EtcdSnapshots | undefined, c: SnapshotContext): Findings {
     const f = findings();
     if (!s) return f;
-    if (c.distribution === "k3s" && c.controlPlanes < 2) {
-        f.error(KEY, s, "k3s takes etcd snapshots only with embedded etcd, which this stack runs with more than one server; a single server keeps SQLite", "add control-plane nodes (three for etcd quorum), or back up /var/lib/rancher/k3s/server yourself");
+    const { unsupported, minControlPlanes: min } = c.profile;
+    if (unsupported) {
+        f.error(KEY, s, unsupported.rule, unsupported.fix);
+        return f;
     }
+    if (min && c.controlPlanes < min.count) f.error(KEY, s, min.rule, min.fix);
     try {
         cronToOnCalendar(s.schedule);
     } catch (e) {
@@ -89,26 +101,35 @@ export function k3sSnapshotSettings(s: EtcdSnapshots): Record<string, unknown> {
 export const K0S_BACKUP_DIR = "/var/lib/dualstack/k0s-backups";
 export const K0S_BACKUP_UNIT = "dualstack-k0s-backup";
 
-/** The systemd service and timer that run `k0s backup` and prune old archives. */
-export function k0sBackupUnits(s: EtcdSnapshots, k0sBinary: string): { service: string; timer: string } {
+/** A oneshot service writing into `dir` and pruning all but the newest `retention` files matching `glob`, and its timer. */
+interface SnapshotUnit {
+    what: string;
+    dir: string;
+    after: string;
+    execStart: string;
+    /** Files in `dir` that are complete snapshots (no spaces in their names). */
+    glob: string;
+}
+
+function snapshotUnits(s: EtcdSnapshots, u: SnapshotUnit): { service: string; timer: string } {
     const service = [
         "# written by dualstack (dualstack:cluster.etcdSnapshots)",
         "[Unit]",
-        "Description=k0s backup into " + K0S_BACKUP_DIR,
-        "After=k0scontroller.service",
+        `Description=${u.what} into ${u.dir}`,
+        `After=${u.after}`,
         "",
         "[Service]",
         "Type=oneshot",
         "UMask=0077",
-        `ExecStart=${k0sBinary} backup --save-path ${K0S_BACKUP_DIR}`,
+        `ExecStart=${u.execStart}`,
         // Newest first; everything past `retention` goes. Archive names carry no spaces.
-        `ExecStartPost=/bin/sh -c 'ls -1t ${K0S_BACKUP_DIR}/k0s_backup_*.tar.gz | tail -n +${s.retention + 1} | xargs -r rm -f --'`,
+        `ExecStartPost=/bin/sh -c 'ls -1t ${u.dir}/${u.glob} | tail -n +${s.retention + 1} | xargs -r rm -f --'`,
         "",
     ].join("\n");
     const timer = [
         "# written by dualstack (dualstack:cluster.etcdSnapshots)",
         "[Unit]",
-        `Description=k0s backup schedule (cron ${s.schedule})`,
+        `Description=${u.what} schedule (cron ${s.schedule})`,
         "",
         "[Timer]",
         `OnCalendar=${cronToOnCalendar(s.schedule)}`,
@@ -121,29 +142,98 @@ export function k0sBackupUnits(s: EtcdSnapshots, k0sBinary: string): { service: 
     return { service, timer };
 }
 
+/** The systemd service and timer that run `k0s backup` and prune old archives. */
+export function k0sBackupUnits(s: EtcdSnapshots, k0sBinary: string): { service: string; timer: string } {
+    return snapshotUnits(s, { what: "k0s backup", dir: K0S_BACKUP_DIR, after: "k0scontroller.service", execStart: `${k0sBinary} backup --save-path ${K0S_BACKUP_DIR}`, glob: "k0s_backup_*.tar.gz" });
+}
+
 const UNIT_DIR = "/etc/systemd/system";
+
+/** Installs and starts a snapshot timer: its root-only directory, the units, then (re)starts the timer. */
+function timerCreateLines(dir: string, unit: string, units: { service: string; timer: string }): string[] {
+    return [
+        `mkdir -p ${q(dir)}`,
+        `chmod 0700 ${q(dir)}`,
+        `printf '%s' ${q(units.service)} > ${q(`${UNIT_DIR}/${unit}.service`)}`,
+        `printf '%s' ${q(units.timer)} > ${q(`${UNIT_DIR}/${unit}.timer`)}`,
+        "systemctl daemon-reload",
+        `systemctl enable --now ${q(`${unit}.timer`)}`,
+        // enable --now does not pick up a changed schedule of an active timer.
+        `systemctl restart ${q(`${unit}.timer`)}`,
+    ];
+}
+
+/** Stops and removes a snapshot timer; the snapshots stay (they are what a restore needs), the directory only if empty. */
+function timerDeleteLines(dir: string, unit: string, extraFiles: string[] = []): string[] {
+    return [
+        `systemctl disable --now ${q(`${unit}.timer`)} 2>/dev/null || true`,
+        `rm -f ${[`${UNIT_DIR}/${unit}.service`, `${UNIT_DIR}/${unit}.timer`, ...extraFiles].map(q).join(" ")}`,
+        "systemctl daemon-reload 2>/dev/null || true",
+        `rmdir ${q(dir)} 2>/dev/null || echo ${q(`dualstack: keeping the backups in ${dir}`)}`,
+    ];
+}
 
 /** Installs and starts the backup timer on a controller. Existing archives are never touched. */
 export function k0sBackupCreateLines(s: EtcdSnapshots, k0sBinary: string): string[] {
-    const { service, timer } = k0sBackupUnits(s, k0sBinary);
-    return [
-        `mkdir -p ${q(K0S_BACKUP_DIR)}`,
-        `chmod 0700 ${q(K0S_BACKUP_DIR)}`,
-        `printf '%s' ${q(service)} > ${q(`${UNIT_DIR}/${K0S_BACKUP_UNIT}.service`)}`,
-        `printf '%s' ${q(timer)} > ${q(`${UNIT_DIR}/${K0S_BACKUP_UNIT}.timer`)}`,
-        "systemctl daemon-reload",
-        `systemctl enable --now ${q(`${K0S_BACKUP_UNIT}.timer`)}`,
-        // enable --now does not pick up a changed schedule of an active timer.
-        `systemctl restart ${q(`${K0S_BACKUP_UNIT}.timer`)}`,
-    ];
+    return timerCreateLines(K0S_BACKUP_DIR, K0S_BACKUP_UNIT, k0sBackupUnits(s, k0sBinary));
 }
 
 /** Stops and removes the timer; the backups stay (they are what a restore needs), the directory only if empty. */
 export function k0sBackupDeleteLines(): string[] {
+    return timerDeleteLines(K0S_BACKUP_DIR, K0S_BACKUP_UNIT);
+}
+
+export const KUBEADM_SNAPSHOT_DIR = "/var/lib/dualstack/etcd-snapshots";
+export const KUBEADM_SNAPSHOT_UNIT = "dualstack-etcd-snapshot";
+/** The script the service runs (root only: it reads etcd's client key). */
+export const KUBEADM_SNAPSHOT_SCRIPT = "/usr/local/sbin/dualstack-etcd-snapshot";
+const ETCD_PKI = "/etc/kubernetes/pki/etcd";
+const ETCD_MANIFEST = "/etc/kubernetes/manifests/etcd.yaml";
+
+/**
+ * The snapshot script: `etcdctl snapshot save` in a one-off container of the etcd image (host
+ * network, etcd's PKI read-only, the snapshot directory), into a `.part` file renamed when complete
+ * so a failed run never counts as a snapshot.
+ */
+export function kubeadmSnapshotScript(): string {
     return [
-        `systemctl disable --now ${q(`${K0S_BACKUP_UNIT}.timer`)} 2>/dev/null || true`,
-        `rm -f ${q(`${UNIT_DIR}/${K0S_BACKUP_UNIT}.service`)} ${q(`${UNIT_DIR}/${K0S_BACKUP_UNIT}.timer`)}`,
-        "systemctl daemon-reload 2>/dev/null || true",
-        `rmdir ${q(K0S_BACKUP_DIR)} 2>/dev/null || echo ${q(`dualstack: keeping the backups in ${K0S_BACKUP_DIR}`)}`,
+        "#!/bin/sh",
+        "# written by dualstack (dualstack:cluster.etcdSnapshots): an etcd snapshot of the local etcd member",
+        "set -eu",
+        `dir=${q(KUBEADM_SNAPSHOT_DIR)}`,
+        `image=$(sed -n 's/^[[:space:]]*image:[[:space:]]*//p' ${q(ETCD_MANIFEST)} | head -n 1)`,
+        `if [ -z "$image" ]; then echo ${q(`dualstack: no etcd image in ${ETCD_MANIFEST}`)} >&2; exit 1; fi`,
+        'name="etcd-snapshot-$(date -u +%Y%m%dT%H%M%SZ)"',
+        `trap 'rm -f "$dir/$name.db.part"' EXIT`,
+        "ctr -n k8s.io run --rm --net-host \\",
+        `    --mount ${q(`type=bind,src=${ETCD_PKI},dst=${ETCD_PKI},options=rbind:ro`)} \\`,
+        '    --mount "type=bind,src=$dir,dst=/snapshots,options=rbind:rw" \\',
+        '    "$image" "dualstack-$name" \\',
+        `    etcdctl --endpoints=https://127.0.0.1:2379 --cacert=${q(`${ETCD_PKI}/ca.crt`)} --cert=${q(`${ETCD_PKI}/healthcheck-client.crt`)} --key=${q(`${ETCD_PKI}/healthcheck-client.key`)} \\`,
+        '    snapshot save "/snapshots/$name.db.part"',
+        'chmod 0600 "$dir/$name.db.part"',
+        'mv -f "$dir/$name.db.part" "$dir/$name.db"',
+        "",
+    ].join("\n");
+}
+
+/** The systemd service and timer that run the snapshot script and prune old snapshots. */
+export function kubeadmSnapshotUnits(s: EtcdSnapshots): { service: string; timer: string } {
+    return snapshotUnits(s, { what: "etcd snapshot", dir: KUBEADM_SNAPSHOT_DIR, after: "kubelet.service", execStart: KUBEADM_SNAPSHOT_SCRIPT, glob: "etcd-snapshot-*.db" });
+}
+
+/** Installs the script, the units and starts the timer on a control plane. Existing snapshots are never touched. */
+export function kubeadmSnapshotCreateLines(s: EtcdSnapshots): string[] {
+    return [
+        `mkdir -p ${q(KUBEADM_SNAPSHOT_SCRIPT.slice(0, KUBEADM_SNAPSHOT_SCRIPT.lastIndexOf("/")))}`,
+        "# The script is written as is: its $ expand when the timer runs it, not here.",
+        "# shellcheck disable=SC2016",
+        `(umask 077 && printf '%s' ${q(kubeadmSnapshotScript())} > ${q(KUBEADM_SNAPSHOT_SCRIPT)})`,
+        `chmod 0700 ${q(KUBEADM_SNAPSHOT_SCRIPT)}`,
+        ...timerCreateLines(KUBEADM_SNAPSHOT_DIR, KUBEADM_SNAPSHOT_UNIT, kubeadmSnapshotUnits(s)),
     ];
+}
+
+export function kubeadmSnapshotDeleteLines(): string[] {
+    return timerDeleteLines(KUBEADM_SNAPSHOT_DIR, KUBEADM_SNAPSHOT_UNIT, [KUBEADM_SNAPSHOT_SCRIPT]);
 }

@@ -34,8 +34,37 @@ export const kubeadm: DistributionProfile = {
     twoControlPlanesWarning: "two kubeadm control planes (stacked etcd) give no more fault tolerance than one (etcd needs a majority)",
     nodeIpSetting: (node) =>
         `the kubelet on ${node.name} must run with node-ip=${node.nodeIps.join(",")} (kubeadm writes it to /var/lib/kubelet/kubeadm-flags.env from nodeRegistration.kubeletExtraArgs)`,
+    dayTwo: {
+        registries: { unsupported: notYet("registries") },
+        // ClusterConfiguration.controlPlaneEndpoint (config.ts): kubeadm writes it into every
+        // kubeconfig and cluster-info, so it must reach the first control plane when kubeadm init
+        // runs (kubernetes.io "Creating Highly Available Clusters with kubeadm": the load balancer
+        // first). The `kubernetes` Service's endpoints are each API server's advertiseAddress (the
+        // primary family), not this address, so either family and a DNS name are fine.
+        registrationAddress: {},
+        // Nothing is downloaded as a bare file to run: kubeadm, kubelet and kubectl are packages of
+        // pkgs.k8s.io that apt (signed-by keyring) and dnf (gpgcheck=1) verify against the repository's
+        // signing key; air-gapped binaries come from install.airgapDir.
+        installSha256: {
+            unsupported: {
+                rule: "pins downloaded files, and kubeadm downloads none to run: kubeadm, kubelet and kubectl are pkgs.k8s.io packages whose repository signature apt and dnf check before installing",
+                fix: "remove dualstack:install.sha256 (the pinned dualstack:version and the repository key already fix what is installed), or use install.source airgap with binaries you checked",
+            },
+        },
+        // Stacked etcd runs on every control plane, one or more: a timer per control plane
+        // (snapshots.ts: etcdctl from the etcd image through ctr; nothing downloaded).
+        etcdSnapshots: {},
+    },
     checkConfig,
 };
+
+/**
+ * kubeadm has none of these steps yet: refuse the keys rather than ignore them (a mirror or snapshot
+ * the user asked for and silently did not get is worse than an error).
+ */
+function notYet(key: string): { rule: string; fix: string } {
+    return { rule: "is not supported with distribution kubeadm yet", fix: `remove dualstack:${key}, or use k3s or k0s` };
+}
 
 function checkConfig(cfg: StackConfig, p: Problems): void {
     const m = TAG.exec(cfg.version);

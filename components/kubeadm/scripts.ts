@@ -10,6 +10,7 @@ import { calicoCleanupLines, drainAndDeleteLines, iptablesCleanupLines, secretFi
 import type { Plan, PlannedNode } from "../plan";
 import { q, qa, script } from "../shell";
 import { recordSysctlsLines, restoreSysctlsLines, type Sysctl, sysctlLines } from "../sysctl";
+import { kubeadmSnapshotCreateLines, kubeadmSnapshotDeleteLines } from "../snapshots";
 import { BIN_DIR, KUBEADM_AIRGAP_STAGE, KUBELET_DROPIN, KUBELET_UNIT, kubeadmOnlyLines, osFamilyLines, packagesLines, putFileLines, repoMinor } from "./packages";
 
 export { KUBEADM_AIRGAP_STAGE } from "./packages";
@@ -390,4 +391,13 @@ export function airgapStageCreateScript(plan: Plan): string {
 
 export function airgapStageDeleteScript(): string {
     return stageDirDeleteScript(KUBEADM_AIRGAP_STAGE);
+}
+
+/** The etcd snapshot timer of a control plane (dualstack:cluster.etcdSnapshots; snapshots.ts). */
+export function snapshotCreateScript(plan: Plan): string {
+    return script(kubeadmSnapshotCreateLines(plan.cluster.etcdSnapshots!));
+}
+
+export function snapshotDeleteScript(): string {
+    return script(kubeadmSnapshotDeleteLines());
 }

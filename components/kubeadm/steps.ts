@@ -7,6 +7,7 @@
 //   further control planes, one at a time: token (on the first) -> install (kubeadm join)
 //   workers, in parallel after the control planes: token (on the first) -> install (kubeadm join)
 //   every node: joined (on the first control plane; its delete drains and deletes the Node)
+//   with cluster.etcdSnapshots, every control plane: snapshot (the etcd snapshot timer) after its install
 //
 // A new version updates the installs along the same edges: `kubeadm upgrade apply` on the first
 // control plane, then `kubeadm upgrade node` on the others one at a time, then the workers; each
@@ -30,6 +31,8 @@ import {
     prepCreateScript,
     prepDeleteScript,
     resetScript,
+    snapshotCreateScript,
+    snapshotDeleteScript,
     tokenScript,
     upgradeScript,
 } from "./scripts";
@@ -50,6 +53,7 @@ export function kubeadmSteps(plan: Plan): ClusterSteps {
     // Workers in parallel: each waits for the control planes and its own join secrets only.
     for (const node of plan.workers) steps.push(...nodeSteps(plan, node, [controlPlanesDone], [...new Set([firstInstall, controlPlanesDone])]));
     steps.push(...plan.nodes.map((node) => joinedStep(plan, node)));
+    if (plan.cluster.etcdSnapshots) steps.push(...plan.controlPlanes.map((node) => snapshotStep(plan, node)));
     steps.push({
         kind: "command",
         id: "kubeconfig",
@@ -180,6 +184,22 @@ function joinedStep(plan: Plan, node: PlannedNode): CommandStep {
         ...(first ? {} : { delete: drainScript(plan, node) }),
         after: [`${node.name}-install`, `${plan.firstControlPlane.name}-install`],
         triggers: createOnlySettings(plan, node),
+        deleteBeforeReplace: true,
+    };
+}
+
+/** The etcd snapshot timer on a control plane, after its install (etcd runs from then on); its delete keeps the snapshots. */
+function snapshotStep(plan: Plan, node: PlannedNode): CommandStep {
+    const create = snapshotCreateScript(plan);
+    return {
+        kind: "command",
+        id: `${node.name}-etcd-snapshot`,
+        runsOn: node.name,
+        script: "kubeadm-etcd-snapshot",
+        create,
+        update: create,
+        delete: snapshotDeleteScript(),
+        after: [`${node.name}-install`],
         deleteBeforeReplace: true,
     };
 }

@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { artifacts as k3sArtifacts } from "../../components/k3s/render";
 import { artifacts as k0sArtifacts } from "../../components/k0s/render";
+import { artifacts as kubeadmArtifacts } from "../../components/kubeadm/render";
 import { baseConfig, ConfigInput, planOf } from "../support/configs";
 import { REGISTRIES, K0S_REGISTRIES, nodes, k0s } from "../support/daytwo";
 
@@ -13,11 +14,12 @@ describe("day-two scripts pass shellcheck -s sh", () => {
     for (const [what, cfg] of [
         ["k3s with registries and snapshots", baseConfig({ nodes: nodes(3, 1), registries: REGISTRIES, cluster: { etcdSnapshots: {} }, install: { sha256: { "install.sh": "a".repeat(64) } } })],
         ["k0s with registries and snapshots", k0s({ nodes: nodes(3, 1), registries: K0S_REGISTRIES, cluster: { etcdSnapshots: {} } })],
+        ["kubeadm with a registration address and snapshots", baseConfig({ distribution: "kubeadm", version: "v1.36.3", traefik: { loadBalancer: "none" }, nodes: nodes(3, 1), cluster: { registrationAddress: "fd45:a71:55a6:1::100", etcdSnapshots: {} } })],
     ] as const) {
         it(what, () => {
             const plan = planOf(cfg as ConfigInput);
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-daytwo-sh-"));
-            const arts = (plan.distribution === "k3s" ? k3sArtifacts(plan) : k0sArtifacts(plan)).filter((a) => a.path.endsWith(".sh"));
+            const arts = ({ k3s: k3sArtifacts, k0s: k0sArtifacts, kubeadm: kubeadmArtifacts }[plan.distribution](plan)).filter((a) => a.path.endsWith(".sh"));
             const files = arts.map((a, i) => {
                 const f = path.join(dir, `${i}.sh`);
                 fs.writeFileSync(f, a.content);

@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { installSha256Findings, k0sBinaryLines, k3sInstallerLines, k3sInstallerUrl, k0sReleaseUrl } from "../../components/installers";
+import { profileOf } from "../../components/distributions";
 import { script } from "../../components/shell";
 
 describe("pinned installers", () => {
@@ -24,11 +25,19 @@ describe("pinned installers", () => {
     ];
     for (const [what, dist, source, pins, want] of cases) {
         it(`install.sha256: ${what}`, () => {
-            const f = installSha256Findings(dist, dist === "k3s" ? "v1.33.5+k3s1" : "v1.36.3+k0s.2", source, pins);
+            const f = installSha256Findings({ name: dist, profile: profileOf(dist).dayTwo.installSha256 }, dist === "k3s" ? "v1.33.5+k3s1" : "v1.36.3+k0s.2", source, pins);
             if (want) assert.ok(f.errors.some((e) => want.test(e.rule)), JSON.stringify(f.errors));
             else assert.deepEqual(f.errors, []);
         });
     }
+
+    it("install.sha256 with kubeadm: refused, saying the package repository's signature covers what is installed", () => {
+        const f = installSha256Findings({ name: "kubeadm", profile: profileOf("kubeadm").dayTwo.installSha256 }, "v1.36.3", "script", { kubeadm: sha });
+        assert.equal(f.errors.length, 1);
+        assert.equal(f.errors[0].key, "dualstack:install.sha256");
+        assert.match(f.errors[0].rule, /repository signature/);
+        assert.deepEqual(installSha256Findings({ name: "kubeadm", profile: profileOf("kubeadm").dayTwo.installSha256 }, "v1.36.3", "script", {}).errors, []);
+    });
 
     /** Runs `lines` with a download double on PATH that writes `body` for any URL. */
     function runWithDownload(lines: string[], body: string, sums?: string): { status: number | null; stderr: string; dir: string } {

@@ -2,6 +2,7 @@
 import * as assert from "node:assert/strict";
 import { parse } from "yaml";
 import { artifacts as k3sArtifacts } from "../../components/k3s/render";
+import { profileOf } from "../../components/distributions";
 import { endpointProblem, k0sRegistryFiles, registriesFindings, registriesSchema, renderK3sRegistries } from "../../components/registries";
 import { baseConfig, planOf, rawConfig } from "../support/configs";
 import { runProgram, stringLeaves, transitiveDeps, unwrapSecrets } from "../support/program";
@@ -32,13 +33,13 @@ describe("registries: rules", () => {
 
     it("refuses what k0s' containerd cannot do, and warns on insecure_skip_verify", () => {
         const reg = registriesSchema.parse({ mirrors: { "*": { endpoint: ["https://m.example.com"], rewrite: { "^a/(.*)": "b/$1" } } }, configs: { "m.example.com": { tls: { insecure_skip_verify: true } } } });
-        const k0sF = registriesFindings(reg, { distribution: "k0s", minor: 36 });
+        const k0sF = registriesFindings(reg, { profile: profileOf("k0s").dayTwo.registries, minor: 36 });
         assert.ok(k0sF.errors.some((e) => /rewrite is a k3s extension/.test(e.rule)));
         assert.ok(k0sF.errors.some((e) => /wildcard/.test(e.rule)));
-        const k3sF = registriesFindings(reg, { distribution: "k3s", minor: 33 });
+        const k3sF = registriesFindings(reg, { profile: profileOf("k3s").dayTwo.registries, minor: 33 });
         assert.equal(k3sF.errors.length, 0, JSON.stringify(k3sF.errors));
         assert.ok(k3sF.warnings.some((w) => w.key.endsWith("insecure_skip_verify") && /README/.test(w.rule)));
-        assert.ok(registriesFindings(reg, { distribution: "k0s", minor: 26 }).errors.some((e) => /1\.27\.1/.test(e.rule)));
+        assert.ok(registriesFindings(reg, { profile: profileOf("k0s").dayTwo.registries, minor: 26 }).errors.some((e) => /1\.27\.1/.test(e.rule)));
     });
 
     it("through the plan: every problem at once, with key, value, rule and fix, and the password never shown", () => {
