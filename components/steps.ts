@@ -70,6 +70,8 @@ export interface ClusterSteps {
     apiReady: string[];
     /** Steps after which every node has joined. */
     nodesJoined: string[];
+    /** Steps after which every worker runs the planned version (the last batch's upgrade steps). */
+    upgraded: string[];
 }
 
 export function stepById(steps: ClusterSteps, id: string): Step {

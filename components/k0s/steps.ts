@@ -124,6 +124,7 @@ export function k0sSteps(plan: Plan): ClusterSteps {
         kubeconfig: "kubeconfig",
         apiReady: [firstInstall],
         nodesJoined: plan.nodes.flatMap((n) => [`${n.name}-install`, ...(runsKubelet(plan, n) ? [`${n.name}-joined`] : [])]),
+        upgraded: (workerBatches(plan).at(-1) ?? []).map((w) => `${w}-uncordon`),
     };
 }
 

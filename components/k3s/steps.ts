@@ -131,7 +131,8 @@ export function k3sSteps(plan: Plan, airgapImages: string[] = []): ClusterSteps 
         silent: true,
         deleteBeforeReplace: false,
     });
-    return { steps, kubeconfig: "kubeconfig", apiReady: [firstInstall], nodesJoined: [...installs, ...members] };
+    const batches = agentBatches(plan);
+    return { steps, kubeconfig: "kubeconfig", apiReady: [firstInstall], nodesJoined: [...installs, ...members], upgraded: (batches.at(-1) ?? []).map((w) => `${w}-uncordon`) };
 }
 
 /** What one node's install waits for on its own host: the token file and, air-gapped, the staged files. */
