@@ -6,7 +6,6 @@
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import { z } from "zod";
-import type { Plan } from "./plan";
 import type { Problem } from "./problems";
 
 export const CHART_NAMES = ["tigera-operator", "traefik", "metallb"] as const;
@@ -99,7 +98,7 @@ export function* tarEntries(tar: Buffer): Generator<TarEntry> {
 }
 
 /** The version each chart must have: Calico's charts are versioned like Calico itself. */
-export function pinnedChartVersions(plan: Pick<Plan, "calico" | "traefik" | "metallb">): Record<ChartName, string> {
+export function pinnedChartVersions(plan: { calico: { version: string }; traefik: { chartVersion: string }; metallb: { chartVersion: string } }): Record<ChartName, string> {
     return { "tigera-operator": plan.calico.version, traefik: plan.traefik.chartVersion, metallb: plan.metallb.chartVersion };
 }
 

@@ -3,7 +3,7 @@
 // address validity, version tags) live in plan.ts so that both report into one problem list.
 import { z } from "zod";
 import { chartSourcesSchema } from "./charts";
-import { Problems } from "./problems";
+import { Problem, Problems } from "./problems";
 import { registriesSchema } from "./registries";
 import { etcdSnapshotsSchema } from "./snapshots";
 
@@ -220,21 +220,177 @@ export function redactSecrets(path: readonly PropertyKey[], value: unknown): unk
     return value;
 }
 
-function fixFor(issue: z.core.$ZodIssue): string {
-    switch (issue.code) {
-        case "invalid_value":
-            return `use one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
-        case "unrecognized_keys":
-            return `remove ${issue.keys.join(", ")} or check the spelling against README's config reference`;
-        case "invalid_type":
-            return issue.input === undefined ? "set this key (see README's config reference)" : `give a value of type ${issue.expected}`;
-        case "too_small":
-            return `give at least ${String(issue.minimum)}`;
-        case "too_big":
-            return `give at most ${String(issue.maximum)}`;
-        default:
-            return "see README's config reference";
+/**
+ * Stands for a value the stack file holds encrypted (`{secure: ...}`, what `pulumi config set
+ * --secret` writes), where the config is read without decrypting it (the render command). Under
+ * `pulumi up` Pulumi decrypts every value, so this never appears there.
+ */
+export const SECURE_VALUE = "\u0000dualstack:secure-value";
+
+/** Levenshtein distance with adjacent transpositions (optimal string alignment). */
+export function editDistance(a: string, b: string): number {
+    const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        }
     }
+    return d[a.length][b.length];
+}
+
+/** The closest of `names` to `word`, when it is close enough to be a typo of it. */
+export function nearest(word: string, names: readonly string[]): string | undefined {
+    let best: string | undefined;
+    let bestD = Infinity;
+    for (const n of names) {
+        const d = editDistance(word.toLowerCase(), n.toLowerCase());
+        if (d < bestD) [best, bestD] = [n, d];
+    }
+    return best !== undefined && bestD <= Math.max(1, Math.min(3, Math.floor(best.length / 3))) ? best : undefined;
+}
+
+/**
+ * Keys whose namespace is a near miss of `dualstack` (`dualstak:traefik`, `DualStack:nodes`):
+ * Pulumi accepts any namespace, so without this the key is ignored and the defaults apply.
+ */
+export function nearMissNamespaces(allKeys: string[]): Problem[] {
+    const out: Problem[] = [];
+    for (const k of allKeys) {
+        const colon = k.indexOf(":");
+        if (colon < 0) continue;
+        const ns = k.slice(0, colon);
+        const rest = k.slice(colon + 1);
+        if (ns === NAMESPACE || editDistance(ns.toLowerCase(), NAMESPACE) > 2) continue;
+        const top = rest.split(/[.[]/)[0];
+        const meant = (CONFIG_KEYS as string[]).includes(top) ? top : nearest(top, CONFIG_KEYS);
+        out.push({
+            key: k,
+            value: "(set)",
+            rule: `namespace "${ns}" is not "${NAMESPACE}", so this key is ignored and the defaults apply`,
+            fix: meant ? `rename it to ${NAMESPACE}:${meant}${rest.slice(top.length)}` : `rename it into the ${NAMESPACE} namespace, one of ${CONFIG_KEYS.map((c) => `${NAMESPACE}:${c}`).join(", ")}`,
+        });
+    }
+    return out;
+}
+
+/** What to write for a required or empty key, where a general "set it" would not say enough. */
+const HINTS: Record<string, string> = {
+    distribution: "set it to k3s or k0s",
+    version: "set an exact release tag, e.g. v1.33.5+k3s1 (k3s) or v1.36.3+k0s.2 (k0s)",
+    ssh: "set one credential, e.g. `pulumi config set --path dualstack:ssh.privateKeyPath ~/.ssh/id_ed25519`",
+    nodes: "list your hosts under dualstack:nodes, each with name, host, role and interface (see stacks/Pulumi.lab-k3s.yaml)",
+    "nodes.name": "give the node's Kubernetes name, e.g. cp1 (a DNS-1123 label)",
+    "nodes.host": "give the node's SSH address: an IPv4 address, an IPv6 literal without brackets or a DNS name",
+    "nodes.role": "use control-plane or worker",
+    "nodes.interface": "give the uplink that carries the node addresses, e.g. eth0",
+    "ssh.proxy.host": "give the jump host's address or DNS name",
+    token: "remove it to let @pulumi/random generate one, or set one of at least 32 characters with `pulumi config set --secret dualstack:token \"$(openssl rand -hex 32)\"`",
+};
+
+const WRITE_AS: Record<string, string> = {
+    number: "write a plain whole number (no quotes, letters or units)",
+    string: "write it as text, in quotes if YAML would read it otherwise",
+    boolean: "write true or false",
+    array: "write a YAML list (one `- item` per line, or [a, b])",
+    object: "write a YAML map (`key: value` lines)",
+};
+
+function kindOf(v: unknown): string {
+    if (Array.isArray(v)) return "a list";
+    if (v === null) return "null";
+    if (typeof v === "object") return "a map";
+    if (typeof v === "string") return /^-?\d+$/.test(v.trim()) ? "a quoted number (text)" : "text";
+    return `a ${typeof v}`;
+}
+
+function article(t: string): string {
+    return t === "array" ? "a list" : t === "object" ? "a map" : `a ${t}`;
+}
+
+/** The schema node at a config path (through defaults, optionals and lists). */
+function schemaAt(path: readonly PropertyKey[]): z.ZodType | undefined {
+    const unwrap = (s: z.ZodType): z.ZodType => {
+        let cur: any = s;
+        while (cur?.def && (cur.def.type === "default" || cur.def.type === "optional")) cur = cur.def.innerType;
+        return cur;
+    };
+    let cur: any = configSchema;
+    for (const p of path) {
+        cur = unwrap(cur);
+        if (typeof p === "number") cur = cur?.def?.type === "array" ? cur.def.element : undefined;
+        else cur = cur?.def?.type === "object" ? cur.shape[p as string] : undefined;
+        if (!cur) return undefined;
+    }
+    return unwrap(cur);
+}
+
+/** One zod issue as problems in the project's voice: key, value, rule and fix. */
+export function issueProblems(issue: z.core.$ZodIssue, input: unknown): Problem[] {
+    const path = issue.path;
+    const hintKey = path.filter((x) => typeof x === "string").join(".");
+    const value = redactSecrets(path, valueAt(input, path));
+    const one = (rule: string, fix: string): Problem[] => [{ key: keyPath(path), value, rule, fix }];
+    switch (issue.code) {
+        case "invalid_type":
+            if (value === undefined) return one("is required", HINTS[hintKey] ?? "set it (see README's config reference)");
+            return one(`must be ${article(issue.expected)}, not ${kindOf(valueAt(input, path))}`, WRITE_AS[issue.expected] ?? "see README's config reference");
+        case "invalid_value":
+            return one("is not a value this key accepts", `use one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`);
+        case "unrecognized_keys": {
+            const known = Object.keys((schemaAt(path) as any)?.shape ?? {});
+            return issue.keys.map((k) => {
+                const meant = nearest(k, known);
+                return {
+                    key: keyPath([...path, k]),
+                    value: redactSecrets([...path, k], valueAt(input, [...path, k])),
+                    rule: `is not a key of ${keyPath(path)}`,
+                    fix: `${meant ? `did you mean ${meant}? ` : ""}${known.length ? `Its keys are ${known.join(", ")}` : "check the spelling against README's config reference"}`,
+                };
+            });
+        }
+        case "too_small":
+            if (issue.origin === "string" && Number(issue.minimum) <= 1) return one("is empty", HINTS[hintKey] ?? "give a value or remove the key");
+            if (issue.origin === "string") return one(`is shorter than ${String(issue.minimum)} characters`, HINTS[hintKey] ?? `give at least ${String(issue.minimum)} characters`);
+            if (issue.origin === "array") return one("is an empty list", HINTS[hintKey] ?? `give at least ${String(issue.minimum)} entries`);
+            return one(`is below the minimum ${String(issue.minimum)}`, `use ${String(issue.minimum)} or more`);
+        case "too_big":
+            if (issue.origin === "number") return one(`is above the maximum ${String(issue.maximum)}`, `use ${String(issue.maximum)} or less`);
+            return one(`is longer than ${String(issue.maximum)}`, `give at most ${String(issue.maximum)}`);
+        default:
+            return one(issue.message, "see README's config reference");
+    }
+}
+
+/**
+ * Secure values in the raw input: the secret keys among them (token, private keys) are present
+ * and stay secret, so they are taken out before the shape check and put back as SECURE_VALUE
+ * after it; any other key shapes what is rendered and cannot be checked without its value.
+ */
+function takeSecureValues(input: Record<string, unknown>, problems: Problems): string[][] {
+    const taken: string[][] = [];
+    const walk = (obj: Record<string, unknown>, path: string[]) => {
+        for (const [k, v] of Object.entries(obj)) {
+            const at = [...path, k];
+            if (v === SECURE_VALUE) {
+                if (SECRET_PATHS.has(at.join("."))) {
+                    taken.push(at);
+                    delete obj[k];
+                } else {
+                    problems.error(keyPath(at), "(secure value)", "is encrypted in the stack file, and it is not a secret: the render command cannot check what it does not read", `set it in plain text: pulumi config set --path ${keyPath(at)} <value>`);
+                }
+            } else if (v !== null && typeof v === "object" && !Array.isArray(v)) walk(v as Record<string, unknown>, at);
+        }
+    };
+    walk(input, []);
+    return taken;
+}
+
+function putBack(cfg: Record<string, any>, path: string[]): void {
+    let cur = cfg;
+    for (const p of path.slice(0, -1)) cur = cur[p] ??= {};
+    cur[path[path.length - 1]] = SECURE_VALUE;
 }
 
 /**
@@ -256,11 +412,12 @@ export function parseStackConfig(raw: RawConfig, problems: Problems): StackConfi
             input[key] = text;
         }
     }
+    const secure = takeSecureValues(input, problems);
     const parsed = configSchema.safeParse(input);
-    if (parsed.success) return parsed.data;
-    for (const issue of parsed.error.issues) {
-        const path = issue.path;
-        problems.error(keyPath(path), redactSecrets(path, valueAt(input, path)), issue.message, fixFor(issue));
+    if (parsed.success) {
+        for (const at of secure) putBack(parsed.data, at);
+        return parsed.data;
     }
+    for (const issue of parsed.error.issues) problems.errors.push(...issueProblems(issue, input));
     return undefined;
 }

@@ -34,20 +34,39 @@ export function renderArtifacts(plan: Plan): Artifact[] {
     return all;
 }
 
+/** A count for people: exact below 2^20, a power of two as `2^n`, otherwise about `2^n`. */
+export function humanCount(n: string | number): string {
+    const v = BigInt(n);
+    if (v < 1n << 20n) return v.toString();
+    const bits = v.toString(2).length - 1;
+    return v === 1n << BigInt(bits) ? `2^${bits}` : `about 2^${bits}`;
+}
+
 /** The short plan the render command prints. */
 export function planSummary(plan: Plan): string {
+    const c = plan.capacity;
     const lines = [
         `stack ${plan.stackName}: ${plan.distribution} ${plan.version} (Kubernetes 1.${plan.kubernetes.minor}), primary family ${plan.primaryFamily}`,
         `API ${plan.api.url}`,
         "nodes:",
         ...plan.nodes.map((n) => `  ${n.name.padEnd(12)} ${n.role.padEnd(13)} ${n.interface.padEnd(8)} ${n.ipv4.padEnd(16)} ${n.ipv6Cidr}${n.ipv6Derived ? " (derived)" : ""}`),
         "networks:",
-        `  pods     ${plan.podCidrs.ordered.join(", ")}  node masks /${plan.nodeCidrMaskSizes.ipv4} and /${plan.nodeCidrMaskSizes.ipv6}: room for ${plan.capacity.nodeSubnets.ipv4} (IPv4) / ${plan.capacity.nodeSubnets.ipv6} (IPv6) nodes, ${plan.capacity.podsPerNode.ipv4} / ${plan.capacity.podsPerNode.ipv6} addresses per node`,
-        `  services ${plan.serviceCidrs.ordered.join(", ")}  ${plan.capacity.services.ipv4} / ${plan.capacity.services.ipv6} addresses, DNS ${plan.clusterDns.ordered.join(", ")}`,
+        `  pods     ${plan.podCidrs.ordered.join(", ")}  node masks /${plan.nodeCidrMaskSizes.ipv4} and /${plan.nodeCidrMaskSizes.ipv6}: room for ${humanCount(c.nodeSubnets.ipv4)} (IPv4) / ${humanCount(c.nodeSubnets.ipv6)} (IPv6) nodes, ${humanCount(c.podsPerNode.ipv4)} / ${humanCount(c.podsPerNode.ipv6)} pod addresses per node`,
+        `  services ${plan.serviceCidrs.ordered.join(", ")}  ${humanCount(c.services.ipv4)} / ${humanCount(c.services.ipv6)} addresses, DNS ${plan.clusterDns.ordered.join(", ")}`,
         `  calico-node autodetection: IPv4 ${plan.autodetection.ipv4Method}, IPv6 ${plan.autodetection.ipv6Method}`,
         `  calico ${plan.calico.version} (${plan.calico.managedBy}), mode ${plan.calico.mode}, encapsulation ${plan.calico.encapsulation.ipv4}/${plan.calico.encapsulation.ipv6}, IPv6 NAT outgoing ${expectedPool(plan, "IPv6").natOutgoing ? "on" : "off"}`,
         `  traefik chart ${plan.traefik.chartVersion}, load balancer ${plan.traefik.loadBalancer}`,
     ];
+    if (plan.hostPrep.enabled) {
+        // Every node gets all persistence variants rendered; the host decides which one is placed.
+        lines.push(
+            "host preparation: nodes/<node>/ holds every way to persist the IPv6 address; on each host only ONE applies,",
+            "  picked at run time by the facts step: netplan (netplan installed, a YAML file in /etc/netplan, /lib/netplan or",
+            "  /run/netplan, and ethernets.<interface> defined), NetworkManager (running, and the interface's connection has",
+            "  ipv6.method auto, dhcp or manual: its own profile, no file), ifupdown (ifup installed, /etc/network/interfaces",
+            "  sources interfaces.d), otherwise the systemd unit (when systemd runs). `facts` prints the choice as persistence=.",
+        );
+    }
     for (const w of plan.warnings) lines.push(`warning: ${w.key} = ${JSON.stringify(w.value)}: ${w.rule}. Fix: ${w.fix}.`);
     return lines.join("\n");
 }

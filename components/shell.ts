@@ -4,9 +4,16 @@
 import { quote } from "shell-quote";
 import { byCodePoint } from "./order";
 
-/** Quotes one value for POSIX sh. */
+/**
+ * Words POSIX sh reads literally as they stand. shell-quote escapes `:`, `,` and `@` too, which
+ * made every IPv6 address in a script read `fd45\:a71\:\:1`; such words stay bare instead.
+ */
+const LITERAL = /^[A-Za-z0-9_%+:,./@-]+$/;
+
+/** Quotes one value for POSIX sh (shell-quote for anything beyond plain literal words). */
 export function q(value: string | number): string {
-    return quote([String(value)]);
+    const text = String(value);
+    return LITERAL.test(text) ? text : quote([text]);
 }
 
 /** Quotes each value and joins them with spaces, e.g. for an argument list. */
@@ -39,7 +46,7 @@ export function assignments(vars: Record<string, string>): string[] {
 export function remoteCommand(body: string, sudo: boolean): string {
     if (!sudo) return `sh -c ${q(body)}`;
     return [
-        `if ! sudo -n true 2>/dev/null; then echo "dualstack: user $(id -un) cannot run sudo without a password on $(hostname); allow NOPASSWD sudo for it or connect as root" >&2; exit 1; fi`,
+        `if ! sudo -n true 2>/dev/null; then echo "dualstack: user $(id -un) cannot run sudo without a password on $(hostname) (sudo -n true failed; nothing was changed); allow NOPASSWD sudo for it or connect as root" >&2; exit 1; fi`,
         `sudo -n sh -c ${q(body)}`,
     ].join("\n");
 }

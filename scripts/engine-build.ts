@@ -250,6 +250,17 @@ async function buildToolLocked(t: Tool, out: string, bin: string, progress: (s: 
     }
 }
 
+/**
+ * The bin directory when every tool is already built, without building anything: for tests that
+ * use a tool when it is there (kubeadm's config validation) and must not start a cold Go build.
+ */
+export function cachedBinDir(): string | undefined {
+    const tools = loadTools();
+    if (tools.length === 0) return undefined;
+    const binDir = binDirFor(tools);
+    return fs.existsSync(path.join(binDir, ".complete")) ? binDir : undefined;
+}
+
 /** Builds what is missing and returns the bin directory holding every tool. */
 export async function engineBuild(progress: (s: string) => void = (s) => process.stderr.write(`[engine] ${s}\n`)): Promise<string> {
     const started = Date.now();
@@ -295,6 +306,15 @@ export async function engineBuild(progress: (s: string) => void = (s) => process
 
 if (require.main === module) {
     const printBin = process.argv.includes("--print-bin");
+    if (process.argv.includes("--cached-only")) {
+        const dir = cachedBinDir();
+        if (!dir) {
+            process.stderr.write("engine tools not built yet: run npm run engine:build\n");
+            process.exit(1);
+        }
+        process.stdout.write(`${dir}\n`);
+        process.exit(0);
+    }
     engineBuild().then(
         (dir) => {
             if (printBin) process.stdout.write(`${dir}\n`);

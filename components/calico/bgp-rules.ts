@@ -4,7 +4,7 @@
 // which peers have one (`peerPasswords` hands them to stack.ts, which wraps them as secrets).
 import { z } from "zod";
 import type { bgpSchema } from "../config";
-import { NAMESPACE } from "../config";
+import { NAMESPACE, SECURE_VALUE } from "../config";
 import {
     addressAt,
     canonicalAddress,
@@ -155,14 +155,14 @@ export function bgpRule(input: BgpRuleInput, p: Problems): BgpPlan | undefined {
             }
             seen.set(addr, seen.get(addr) ?? i);
         }
-        if (peer.password !== undefined && peer.password.length > MAX_PASSWORD) {
+        if (peer.password !== undefined && peer.password !== SECURE_VALUE && peer.password.length > MAX_PASSWORD) {
             p.error(at("password"), "(secret)", `is longer than ${MAX_PASSWORD} characters; Calico cannot establish a session with such a password`, `use at most ${MAX_PASSWORD} characters, the same on the router`);
             ok = false;
         }
         // confd writes `password "<value>"` into BIRD's config unescaped, and BIRD strings have no
         // escapes: a quote, backslash or control character breaks calico-node's whole BGP config
         // (seen with bird2 in the lab; the template is confd/etc/calico/confd/templates/bird*.cfg.template).
-        if (peer.password !== undefined && UNSAFE_PASSWORD.test(peer.password)) {
+        if (peer.password !== undefined && peer.password !== SECURE_VALUE && UNSAFE_PASSWORD.test(peer.password)) {
             p.error(at("password"), "(secret)", "contains a double quote, a backslash or a control character, which calico-node's BIRD configuration cannot carry", "use printable characters other than \" and \\ (the same password on the router)");
             ok = false;
         }

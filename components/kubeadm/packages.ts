@@ -7,7 +7,13 @@ import { q, qa } from "../shell";
 
 /** Air-gapped binaries are staged here (CopyToRemote as the SSH user) and installed from here. */
 export const KUBEADM_AIRGAP_STAGE = "/var/lib/dualstack/kubeadm-airgap";
-export const BIN_DIR = "/usr/bin";
+/**
+ * Where the air-gap binaries go: /usr/local/bin, as kubernetes.io "Installing kubeadm" does without a
+ * package manager (DOWNLOAD_DIR="/usr/local/bin", the unit's /usr/bin rewritten to it). /usr/bin
+ * belongs to the OS packages: a kubectl there (the lab machine has one) would be overwritten, and
+ * deleted by the node's reset.
+ */
+export const BIN_DIR = "/usr/local/bin";
 export const KUBELET_UNIT = "/etc/systemd/system/kubelet.service";
 export const KUBELET_DROPIN = "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf";
 

@@ -15,16 +15,20 @@ export { KUBEADM_AIRGAP_STAGE } from "./packages";
 import { isFirstControlPlane, KUBEADM_CONFIG_PATH, SECRET_PLACEHOLDERS } from "./config";
 
 /** Everything dualstack keeps for kubeadm on a host (root only: secrets live here). */
-export const KUBEADM_STATE_DIR = "/etc/dualstack/kubeadm";
+export const DUALSTACK_ETC = "/etc/dualstack";
+export const KUBEADM_STATE_DIR = `${DUALSTACK_ETC}/kubeadm`;
 /** The first control plane's cluster secrets (bootstrap token, certificate key), from stdin. */
 export const CLUSTER_SECRETS_FILE = `${KUBEADM_STATE_DIR}/cluster-secrets`;
 /** A joining node's join secrets (token, CA hash, certificate key), from stdin. */
 export const JOIN_SECRETS_FILE = `${KUBEADM_STATE_DIR}/join-secrets`;
 /** What host preparation recorded (swap it turned off, packages it installed), for its delete. */
 export const PREP_STATE_FILE = "/var/lib/dualstack/kubeadm-prep";
+/** CNI configuration and plugin directories, innermost first (rmdir order). */
+export const CNI_DIRS = ["/etc/cni/net.d", "/etc/cni", "/opt/cni/bin", "/opt/cni"] as const;
 export const MODULES_FILE = "/etc/modules-load.d/90-dualstack-kubeadm.conf";
 export const SYSCTL_FILE = "/etc/sysctl.d/91-dualstack-kubeadm.conf";
-export const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
+export const CONTAINERD_DIR = "/etc/containerd";
+export const CONTAINERD_CONFIG = `${CONTAINERD_DIR}/config.toml`;
 export const APT_KEYRING = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg";
 export const APT_SOURCE = "/etc/apt/sources.list.d/kubernetes.list";
 export const YUM_REPO = "/etc/yum.repos.d/kubernetes.repo";
@@ -102,9 +106,10 @@ export function prepCreateScript(plan: Plan, node: PlannedNode): string {
         "fi",
         containerdVersionLines(plan),
         "# The systemd cgroup driver, as the kubelet uses under kubeadm (a mismatch restarts pods).",
-        recordOnceLines("containerdConfig", `if [ -f ${q(CONTAINERD_CONFIG)} ]; then v=kept; else v=written; fi`),
+        // written-dir: /etc/containerd was made here too, so delete removes the directory as well.
+        recordOnceLines("containerdConfig", `if [ -f ${q(CONTAINERD_CONFIG)} ]; then v=kept; elif [ -d ${q(CONTAINERD_DIR)} ]; then v=written; else v=written-dir; fi`),
         `if [ ! -f ${q(CONTAINERD_CONFIG)} ]; then`,
-        `    mkdir -p ${q("/etc/containerd")}`,
+        `    mkdir -p ${q(CONTAINERD_DIR)}`,
         `    containerd config default | sed 's/SystemdCgroup = false/SystemdCgroup = true/' > ${q(`${CONTAINERD_CONFIG}.dualstack-new`)}`,
         `    mv -f ${q(`${CONTAINERD_CONFIG}.dualstack-new`)} ${q(CONTAINERD_CONFIG)}`,
         "    systemctl restart containerd",
@@ -163,9 +168,10 @@ export function prepDeleteScript(): string {
         `rec() { sed -n "s/^$1=//p" "$state" 2>/dev/null | head -n 1; }`,
         `rm -f ${qa([APT_SOURCE, APT_KEYRING, YUM_REPO, SYSCTL_FILE, MODULES_FILE])}`,
         // The running values stay until reboot: containerd-using workloads elsewhere may rely on them.
-        'if [ "$(rec containerdConfig)" = written ]; then',
-        `    rm -f ${q(CONTAINERD_CONFIG)}`,
-        "fi",
+        'case "$(rec containerdConfig)" in',
+        `    written) rm -f ${q(CONTAINERD_CONFIG)} ;;`,
+        `    written-dir) rm -f ${q(CONTAINERD_CONFIG)}; rmdir ${q(CONTAINERD_DIR)} 2>/dev/null || true ;;`,
+        "esac",
         'if [ "$(rec containerd)" = installed ]; then',
         "    systemctl disable --now containerd 2>/dev/null || true",
         "    if command -v apt-get >/dev/null 2>&1; then DEBIAN_FRONTEND=noninteractive apt-get remove -y -q containerd || true; fi",
@@ -211,7 +217,8 @@ export function configWriteScript(): string {
 }
 
 export function configRemoveScript(): string {
-    return script(`rm -f ${q(KUBEADM_CONFIG_PATH)} ${q(`${KUBEADM_CONFIG_PATH}.dualstack-new`)}`, `rmdir ${q(KUBEADM_STATE_DIR)} 2>/dev/null || true`);
+    // /etc/dualstack too, once nothing else of dualstack is in it.
+    return script(`rm -f ${q(KUBEADM_CONFIG_PATH)} ${q(`${KUBEADM_CONFIG_PATH}.dualstack-new`)}`, `rmdir ${q(KUBEADM_STATE_DIR)} ${q(DUALSTACK_ETC)} 2>/dev/null || true`);
 }
 
 function apiReadyLines(what: string): string[] {
@@ -316,7 +323,14 @@ export function resetScript(plan: Plan, node: PlannedNode): string {
         iptablesCleanupLines(["KUBE-"]),
         "if command -v ipvsadm >/dev/null 2>&1; then ipvsadm --clear || true; fi",
         "ip link delete kube-ipvs0 2>/dev/null || true",
+        "# kube-proxy's nftables mode keeps all it adds in table kube-proxy of families ip and ip6",
+        "# (kubernetes pkg/proxy/nftables/proxier.go kubeProxyTable); kubeadm reset leaves it too.",
+        "if command -v nft >/dev/null 2>&1; then",
+        "    for family in ip ip6; do nft delete table \"$family\" kube-proxy 2>/dev/null || true; done",
+        "fi",
         "rm -rf /etc/cni/net.d/* /etc/kubernetes /var/lib/kubelet /var/lib/etcd",
+        // The CNI directories Calico's installer made; a directory that still holds something stays.
+        `rmdir ${qa([...CNI_DIRS])} 2>/dev/null || true`,
         "if command -v apt-get >/dev/null 2>&1 && dpkg -s kubeadm >/dev/null 2>&1; then",
         "    apt-mark unhold kubeadm kubelet kubectl >/dev/null 2>&1 || true",
         "    DEBIAN_FRONTEND=noninteractive apt-get remove -y -q kubeadm kubelet kubectl || true",

@@ -259,8 +259,8 @@ describe("BGP lab: Debian's bird2 as the upstream router accepts the rendered pe
         };
         const [v4, v6] = [block(ROUTER_V4), block(ROUTER_V6)];
         assert.match(standin, new RegExp(`local as ${CLUSTER_AS};`));
-        assert.match(v4, new RegExp(`^protocol bgp Global_192_0_2_1 from bgp_template \\{\\n  neighbor ${ROUTER_V4} as ${ROUTER_AS};\\n  password "${PASSWORD_V4.replace(/\$/g, "\\$")}";\\n  ipv4 \\{`));
-        assert.match(v6, new RegExp(`^protocol bgp Global_fd45_a71_55a6_1__1 from bgp_template \\{\\n  neighbor ${ROUTER_V6} as ${ROUTER_AS};\\n  password "${PASSWORD_V6}";\\n  ipv6 \\{[^}]*next hop keep;`));
+        assert.match(v4, new RegExp(`^protocol bgp Global_192_0_2_1 from bgp_template \\{\\n  neighbor ${ROUTER_V4} as ${ROUTER_AS};\\n  source address ${NODE_V4};\\n  password "${PASSWORD_V4.replace(/\$/g, "\\$")}";\\n  ipv4 \\{`));
+        assert.match(v6, new RegExp(`^protocol bgp Global_fd45_a71_55a6_1__1 from bgp_template \\{\\n  neighbor ${ROUTER_V6} as ${ROUTER_AS};\\n  source address [0-9a-f:]+;\\n  password "${PASSWORD_V6}";\\n  ipv6 \\{[^}]*next hop keep;`));
         assert.ok(!v4.includes("next hop keep"), `next hop keep only where keepOriginalNextHop is set:\n${v4}`);
     });
 

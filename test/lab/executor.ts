@@ -67,7 +67,7 @@ function targetOf(inputs: Record<string, any>, what: string): SshTarget {
 }
 
 function hostLabel(lab: LabLink, host: string): string {
-    return lab.hosts.find((h) => h.ipv4 === host)?.name ?? host;
+    return lab.hosts.find((h) => h.ipv4 === host || h.sshHost === host)?.name ?? host;
 }
 
 /** A remote.Command's create or delete over SSH; throws RemoteCommandError on a non-zero exit. */

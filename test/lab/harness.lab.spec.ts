@@ -5,12 +5,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import { createLab, Lab, leftoverNamespaces, requireLabPrerequisites, SYSTEMCTL_DOUBLE_LOG } from "./harness";
+import { createLab, FRESH_ABSENT, FRESH_EMPTY, Lab, leftoverNamespaces, requireLabPrerequisites, STATE_DIRS, SYSTEMCTL_DOUBLE_LOG } from "./harness";
 
 describe("lab harness", function () {
     this.timeout(60000);
     let lab: Lab;
     const machineForwarding = fs.readFileSync("/proc/sys/net/ipv6/conf/all/forwarding", "utf8");
+    // What the machine itself has at the paths a host gets empty, and in /home: unchanged by the lab.
+    const machineState = () => [...STATE_DIRS, "/home"].map((d) => `${d}: ${fs.existsSync(d) ? fs.readdirSync(d).sort().join(",") : "(absent)"}`);
+    const machineBefore = machineState();
 
     before(async () => {
         lab = await createLab({ hosts: 2, name: "harness" });
@@ -31,6 +34,22 @@ describe("lab harness", function () {
         const [h1, h2] = lab.hosts;
         await assert.rejects(lab.exec({ host: h1.ipv4, privateKey: lab.privateKey, hostKey: h2.hostKey }, "true"));
         assert.equal((await lab.exec({ host: h1.ipv4, privateKey: lab.privateKey, hostKey: h1.hostKey }, "true")).code, 0);
+    });
+
+    it("every directory a step may write starts as on a fresh host, whatever the machine holds there", async () => {
+        for (const h of lab.hosts) {
+            // /usr/local/bin holds only the systemctl double the harness puts there.
+            const script = [
+                ...FRESH_ABSENT.map((d) => `if [ -e ${d} ]; then echo "${d} exists"; fi`),
+                ...FRESH_EMPTY.map((d) => `n=$(ls -A ${d} | grep -vx systemctl | wc -l); [ "$n" = 0 ] || echo "${d} holds $n entries"`),
+            ].join("\n");
+            const r = await h.inspect(script);
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stdout, "", h.name);
+        }
+        await lab.hosts[0].writeFile("/etc/rancher/k3s/probe", "x\n");
+        assert.equal((await lab.hosts[1].inspect("test -e /etc/rancher/k3s/probe")).code, 1, "one host's write is not seen by another");
+        assert.equal(fs.existsSync("/etc/rancher/k3s/probe"), false);
     });
 
     it("a fresh host has only a link-local IPv6 address and no IPv6 default route", async () => {
@@ -80,5 +99,6 @@ describe("lab harness", function () {
         assert.deepEqual(leftoverNamespaces(), []);
         assert.deepEqual(dirs(), []);
         for (const p of pids) assert.equal(fs.existsSync(`/proc/${p}`), false, `process ${p} survived`);
+        assert.deepEqual(machineState(), machineBefore, "the machine's own directories changed");
     });
 });

@@ -30,9 +30,13 @@ export interface LabHost {
     iface: string;
     /** e.g. 10.213.0.11 */
     ipv4: string;
+    /** The address sshd listens on: `ipv4`, or the host's management IPv6 address (sshOverIPv6). */
+    sshHost: string;
+    /** Management IPv6 address (outside every stack's prefixes), only with sshOverIPv6. */
+    ipv6?: string;
     /** `ssh-ed25519 AAAA...` of this host's sshd, for pinning. */
     hostKey: string;
-    /** Real SSH (ssh2) as root, over the lab bridge. */
+    /** Real SSH (ssh2) as root, over the lab bridge, to `sshHost`. */
     ssh(command: string, opts?: { stdin?: string }): Promise<ExecResult>;
     /** Runs inside the host's namespaces directly, without SSH (for assertions only). */
     inspect(command: string): Promise<ExecResult>;
@@ -76,7 +80,56 @@ export const LAB_PATH = "/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin
 /** Directories a host keeps private: overlays over the machine's own (writes stay in the host). */
 const OVERLAID = ["/etc", "/root", "/var/lib", "/var/log", "/usr/local", "/opt", "/srv"];
 /** Directories a host gets empty (tmpfs). */
-const TMPFS = ["/run", "/tmp"];
+const TMPFS = ["/run", "/tmp", "/home"];
+/**
+ * Every directory a step may write (host preparation, k3s, k0s, Calico) starts as on a fresh host,
+ * whatever the machine itself holds there (a machine that once ran k3s has /etc/rancher and
+ * /usr/local/bin/k3s): removed inside the host's overlay, which only puts a whiteout in the host's
+ * own upper layer (on its tmpfs) and never touches the machine. Not a tmpfs per path: the steps'
+ * own deletes remove some of these directories (`rm -rf /var/lib/calico`), which a mount point
+ * refuses (EBUSY), and a fresh host has no such directory at all.
+ */
+export const FRESH_ABSENT = [
+    "/etc/rancher",
+    "/etc/cni",
+    "/etc/k0s",
+    "/etc/dualstack",
+    "/etc/netplan",
+    "/etc/network",
+    "/etc/NetworkManager",
+    "/var/lib/rancher",
+    "/var/lib/k0s",
+    "/var/lib/calico",
+    "/var/lib/cni",
+    "/var/lib/dualstack",
+    "/var/lib/kubelet",
+    "/var/log/calico",
+    "/opt/cni",
+    "/opt/bin",
+];
+/** Directories every Linux host has: empty in a fresh lab host. */
+export const FRESH_EMPTY = ["/etc/systemd/system", "/etc/sysctl.d", "/usr/local/bin"];
+export const STATE_DIRS = [...FRESH_ABSENT, ...FRESH_EMPTY];
+for (const d of STATE_DIRS) {
+    if (!OVERLAID.some((o) => d.startsWith(`${o}/`))) throw new Error(`lab: ${d} is not inside a private overlay`);
+}
+
+/** The management IPv6 network of the bridge, for hosts reached over IPv6 only (never a stack prefix). */
+const MGMT_V6_PREFIX = "fd00:dead:213::";
+const MGMT_V6_BRIDGE = `${MGMT_V6_PREFIX}1`;
+
+/** A login user on a host, reached with the lab's client key. */
+export interface LabUser {
+    name: string;
+    /** `nopasswd`: sudo without a password; `password`: sudo asks for one (so `sudo -n` fails). */
+    sudo: "nopasswd" | "password";
+}
+
+export interface HostOptions {
+    /** sshd listens only on the host's management IPv6 address (no IPv4 SSH). */
+    sshOverIPv6?: boolean;
+    users?: LabUser[];
+}
 /** Where the recording systemctl double keeps its log inside each host. */
 export const SYSTEMCTL_DOUBLE_LOG = "/run/systemctl-double/calls.log";
 
@@ -97,10 +150,40 @@ unit_file() {
   return 1
 }
 norm() { case "$1" in *.*) echo "$1" ;; *) echo "$1.service" ;; esac; }
+# The unit file, then its drop-ins (<unit>.d/*.conf), in the order systemd reads them.
+unit_parts() {
+  echo "$1"
+  for d in /etc/systemd/system /run/systemd/system /lib/systemd/system /usr/lib/systemd/system; do
+    for c in "$d/$2.d"/*.conf; do if [ -f "$c" ]; then echo "$c"; fi; done
+  done
+}
+# As systemd does: Environment= and EnvironmentFile= (a leading - makes it optional) set the
+# variables ExecStart expands; an empty ExecStart= clears the commands listed before it (how a
+# drop-in such as kubeadm's 10-kubeadm.conf replaces the unit's command). One assignment per
+# Environment= line is enough for the units the lab runs.
 start_unit() {
   u=$(norm "$1")
   f=$(unit_file "$u") || { echo "Failed to start $u: Unit $u not found." >&2; return 5; }
-  sed -n 's/^ExecStart=//p' "$f" | while IFS= read -r line; do sh -c "$line" || exit 1; done || return 1
+  (
+    execs=""
+    for p in $(unit_parts "$f" "$u"); do
+      while IFS= read -r line; do
+        case "$line" in
+          Environment=*) v=$(printf '%s' "\${line#Environment=}" | sed 's/^"//; s/"$//'); export "\${v%%=*}=\${v#*=}" ;;
+          EnvironmentFile=*)
+            ef=\${line#EnvironmentFile=}; optional=0
+            case "$ef" in -*) ef=\${ef#-}; optional=1 ;; esac
+            # shellcheck disable=SC1090
+            if [ -f "$ef" ]; then set -a; . "$ef"; set +a
+            elif [ $optional = 0 ]; then echo "$u: environment file $ef not found" >&2; exit 1; fi ;;
+          ExecStart=) execs="" ;;
+          ExecStart=*) execs="$execs\${line#ExecStart=}
+" ;;
+        esac
+      done < "$p"
+    done
+    printf '%s' "$execs" | while IFS= read -r line; do sh -c "$line" || exit 1; done
+  ) || return 1
   : > "$st/active/$u"
 }
 quiet=0; now=0; cmd=""; units=""
@@ -165,6 +248,14 @@ export function requireLabPrerequisites(): void {
     if (!have("ping")) {
         missing.push("ping");
         packages.add("iputils-ping");
+    }
+    if (!have("sudo") || !fs.existsSync("/etc/sudoers")) {
+        missing.push("sudo");
+        packages.add("sudo");
+    }
+    if (!have("useradd")) {
+        missing.push("useradd");
+        packages.add("passwd");
     }
     for (const c of ["unshare", "nsenter", "mount"]) {
         if (!have(c)) {
@@ -296,7 +387,7 @@ function installExitHooks(): void {
     }
 }
 
-function hostSetupScript(labDir: string, h: string): string {
+function hostSetupScript(labDir: string, h: string, opts: HostOptions = {}): string {
     const fsDir = path.join(labDir, h, "fs");
     const lines = [
         "set -eu",
@@ -308,12 +399,24 @@ function hostSetupScript(labDir: string, h: string): string {
                 `mkdir -p "$S/u${i}" "$S/w${i}" && mount -t overlay dslab-${h} -o "lowerdir=${d},upperdir=$S/u${i},workdir=$S/w${i}" ${d}`,
         ),
         ...TMPFS.map((d) => `mount -t tmpfs -o mode=${d === "/tmp" ? "1777" : "0755"} dslab-${h} ${d}`),
+        // Removal below happens only inside this host's overlays: refuse to go on if one is missing.
+        ...OVERLAID.map((d) => `[ "$(stat -f -c %T ${d})" = overlayfs ] || { echo "lab: ${d} is not an overlay in ${h}" >&2; exit 1; }`),
+        `rm -rf ${STATE_DIRS.join(" ")}`,
+        `mkdir -p ${FRESH_EMPTY.join(" ")}`,
+        // sudo resolves its own host name; without this it warns on every call.
+        `printf '127.0.1.1 %s\\n' ${h} >> /etc/hosts`,
+        ...(opts.users ?? []).flatMap((u) => [
+            // '*' instead of useradd's locked '!': sshd (UsePAM no) refuses locked accounts.
+            `useradd -m -s /bin/sh -p '*' ${u.name}`,
+            `install -d -m 0700 -o ${u.name} /home/${u.name}/.ssh`,
+            `install -m 0600 -o ${u.name} ${path.join(labDir, "authorized_keys")} /home/${u.name}/.ssh/authorized_keys`,
+            `printf '%s\\n' ${JSON.stringify(`${u.name} ALL=(ALL) ${u.sudo === "nopasswd" ? "NOPASSWD: " : ""}ALL`)} > /etc/sudoers.d/dslab-${u.name}`,
+            `chmod 0440 /etc/sudoers.d/dslab-${u.name}`,
+        ]),
         // sshd's privilege separation directory; /run/systemd/system is how sd_booted() and
         // scripts tell that systemd is the init system (its systemctl is a double, see above).
         "mkdir -p /run/sshd /run/systemd/system /run/systemctl-double",
         `hostname ${h}`,
-        // A fresh host: no trace of an earlier dualstack run or of the machine's own units.
-        "rm -rf /var/lib/dualstack",
         // A fresh host's root has no developer dotfiles: bash would source this machine's
         // ~/.bashrc for SSH commands and put its own PATH entries before /usr/local/bin.
         "rm -f /root/.bashrc /root/.profile /root/.bash_profile /root/.bash_login",
@@ -325,10 +428,9 @@ function hostSetupScript(labDir: string, h: string): string {
     return lines.join("\n");
 }
 
-function sshdConfig(labDir: string, h: string): string {
+function sshdConfig(labDir: string, h: string, listen?: string): string {
     return [
-        "ListenAddress 0.0.0.0",
-        "ListenAddress ::",
+        ...(listen ? [`ListenAddress ${listen}`] : ["ListenAddress 0.0.0.0", "ListenAddress ::"]),
         "Port 22",
         `HostKey ${path.join(labDir, h, "ssh_host_ed25519_key")}`,
         "PidFile none",
@@ -336,14 +438,18 @@ function sshdConfig(labDir: string, h: string): string {
         "PubkeyAuthentication yes",
         "PasswordAuthentication no",
         "KbdInteractiveAuthentication no",
-        `AuthorizedKeysFile ${path.join(labDir, "authorized_keys")}`,
+        // Root reads the lab's file; other users (sshd reads as them) their own copy of it.
+        `AuthorizedKeysFile ${path.join(labDir, "authorized_keys")} .ssh/authorized_keys`,
         "StrictModes no",
         "UsePAM no",
         "PrintMotd no",
         "LogLevel ERROR",
         "MaxStartups 100:30:200",
         "MaxSessions 50",
-        `SetEnv PATH=${LAB_PATH}`,
+        // DUALSTACK_LAB_SHARED: a directory every host of this lab sees (the lab's own, under
+        // /var/tmp, which no host overlays): the k3s double's node registry lives there, so a
+        // re-installed agent shows up again on its server, as a real kubelet re-registers.
+        `SetEnv PATH=${LAB_PATH} DUALSTACK_LAB_SHARED=${path.join(labDir, "shared")}`,
         "",
     ].join("\n");
 }
@@ -420,7 +526,7 @@ export function forwarderExec(fwdSock: string): Pick<Lab, "dial" | "exec"> {
 }
 
 /** Builds `opts.hosts` SSH test hosts. Call `destroy()` when done (exit hooks also clean up). */
-export async function createLab(opts: { hosts: number; name?: string }): Promise<Lab> {
+export async function createLab(opts: { hosts: number; name?: string; hostOptions?: Record<string, HostOptions> }): Promise<Lab> {
     requireLabPrerequisites();
     if (!(opts.hosts >= 1 && opts.hosts <= 200)) throw new Error("lab: hosts must be within 1..200");
     installExitHooks();
@@ -457,6 +563,7 @@ export async function createLab(opts: { hosts: number; name?: string }): Promise
         await must("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${id}-client`, "-f", clientKey]);
         fs.copyFileSync(`${clientKey}.pub`, path.join(labDir, "authorized_keys"));
         fs.writeFileSync(path.join(labDir, "systemctl-double"), SYSTEMCTL_DOUBLE, { mode: 0o755 });
+        fs.mkdirSync(path.join(labDir, "shared"));
         const privateKey = fs.readFileSync(clientKey, "utf8");
 
         // The switch: a bridge in its own namespace. IPv6 is off on the bridge itself so that
@@ -468,6 +575,12 @@ export async function createLab(opts: { hosts: number; name?: string }): Promise
         await must("ip", ["netns", "exec", brNs, "sysctl", "-q", "-w", "net.ipv6.conf.br0.disable_ipv6=1"]);
         await inBr("addr", "add", `${BRIDGE_ADDR}/24`, "dev", "br0");
         await inBr("link", "set", "br0", "up");
+        // Only a lab with a host reached over IPv6 gives the bridge an IPv6 address (the
+        // forwarder dials from it); Linux sends no router advertisements, so hosts still get none.
+        if (Object.values(opts.hostOptions ?? {}).some((o) => o.sshOverIPv6)) {
+            await must("ip", ["netns", "exec", brNs, "sysctl", "-q", "-w", "net.ipv6.conf.br0.disable_ipv6=0"]);
+            await inBr("addr", "add", `${MGMT_V6_BRIDGE}/64`, "dev", "br0", "nodad");
+        }
 
         // The forwarder that lets this process reach the lab network.
         const fwdSock = path.join(labDir, "fwd.sock");
@@ -484,11 +597,14 @@ export async function createLab(opts: { hosts: number; name?: string }): Promise
             names.map(async (h, i): Promise<LabHost> => {
                 const ns = hostNs(h);
                 const ipv4 = `10.213.0.${11 + i}`;
+                const hostOpts = opts.hostOptions?.[h] ?? {};
+                const ipv6 = hostOpts.sshOverIPv6 ? `${MGMT_V6_PREFIX}${(11 + i).toString(16)}` : undefined;
+                const sshHost = ipv6 ?? ipv4;
                 fs.mkdirSync(path.join(labDir, h, "fs"), { recursive: true });
                 const hk = path.join(labDir, h, "ssh_host_ed25519_key");
                 await must("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", hk]);
                 const hostKey = fs.readFileSync(`${hk}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
-                fs.writeFileSync(path.join(labDir, h, "sshd_config"), sshdConfig(labDir, h));
+                fs.writeFileSync(path.join(labDir, h, "sshd_config"), sshdConfig(labDir, h, ipv6));
 
                 await must("ip", ["netns", "add", ns]);
                 await inBr("link", "add", h, "type", "veth", "peer", "name", "eth0", "netns", ns);
@@ -498,8 +614,9 @@ export async function createLab(opts: { hosts: number; name?: string }): Promise
                 await inHost("addr", "add", `${ipv4}/24`, "dev", "eth0");
                 await inHost("link", "set", "eth0", "up");
                 await inHost("route", "add", "default", "via", BRIDGE_ADDR);
+                if (ipv6) await inHost("addr", "add", `${ipv6}/64`, "dev", "eth0", "nodad");
 
-                const sshd = spawn("ip", ["netns", "exec", ns, "unshare", "--mount", "--uts", "--propagation", "private", "sh", "-c", hostSetupScript(labDir, h)], {
+                const sshd = spawn("ip", ["netns", "exec", ns, "unshare", "--mount", "--uts", "--propagation", "private", "sh", "-c", hostSetupScript(labDir, h, hostOpts)], {
                     stdio: ["ignore", "ignore", "pipe"],
                 });
                 children.push(sshd);
@@ -511,7 +628,7 @@ export async function createLab(opts: { hosts: number; name?: string }): Promise
                     run("nsenter", ["-t", String(pid), "-m", "-n", "-u", "--", "sh", "-c", command, "sh", ...args], { input, env: { ...process.env, PATH: LAB_PATH } });
                 const nsenter = (command: string) => nsenterArgs(command, []);
 
-                const target: SshTarget = { host: ipv4, privateKey, hostKey };
+                const target: SshTarget = { host: sshHost, privateKey, hostKey };
                 // Wait for sshd: a handshake succeeds.
                 const deadline = Date.now() + 15000;
                 for (;;) {
@@ -529,6 +646,8 @@ export async function createLab(opts: { hosts: number; name?: string }): Promise
                     netns: ns,
                     iface: "eth0",
                     ipv4,
+                    sshHost,
+                    ...(ipv6 ? { ipv6 } : {}),
                     hostKey,
                     ssh: (command, o) => exec(target, command, o),
                     inspect: (command) => nsenter(command),

@@ -5,7 +5,6 @@
 // the uninstall scripts, which record their runs). The program runs under the mock runtime and the
 // lab executes exactly the create/delete strings K3sCluster registers, over SSH, in dependency order.
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { parse } from "yaml";
@@ -13,8 +12,9 @@ import { renderK3sConfig } from "../../components/k3s/config";
 import { K3S_PATHS } from "../../components/k3s/scripts";
 import { loadPlan, Plan } from "../../components/plan";
 import { rawConfig } from "../support/configs";
-import { RunResult, runProgram, unwrapSecrets } from "../support/program";
+import { runProgram, RunResult, unwrapSecrets } from "../support/program";
 import { k3sAirgapDir as airgapDir, K3S_DOUBLES, K3S_IMAGES } from "./doubles";
+import { requireShellcheck, shellcheck } from "../support/shellcheck";
 import { destroyRegistered, ExecuteArgs, labExecutor, TimelineEntry } from "./executor";
 import { createLab, Lab, LabHost, leftoverNamespaces, requireLabPrerequisites, SYSTEMCTL_DOUBLE_LOG } from "./harness";
 
@@ -141,12 +141,14 @@ describe("lab: k3s cluster over SSH (air-gapped, with recording k3s TEST DOUBLES
 
     before(async function () {
         requireLabPrerequisites();
-        // The doubles are scripts too: they must be as portable as the ones they stand in for.
-        const sc = spawnSync("shellcheck", ["-s", "sh", path.join(DOUBLES, "install.sh"), path.join(DOUBLES, "k3s")], { encoding: "utf8" });
-        if (sc.error) assert.fail(`shellcheck could not run (${sc.error.message}); install it: apt-get install -y shellcheck`);
-        assert.equal(sc.status, 0, sc.stdout);
         lab = await createLab({ hosts: 5, name: "k3s" });
         for (const h of lab.hosts) fresh.set(h.name, await tree(h));
+    });
+
+    it("the install script and k3s doubles pass shellcheck -s sh (as portable as what they stand in for)", function () {
+        requireShellcheck(this);
+        const sc = shellcheck(["-s", "sh", path.join(DOUBLES, "install.sh"), path.join(DOUBLES, "k3s")]);
+        assert.equal(sc.status, 0, sc.stdout);
     });
 
     after(async function () {

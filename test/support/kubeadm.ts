@@ -1,13 +1,13 @@
 // Locates the real kubeadm for `kubeadm config validate`: KUBEADM_BIN, else the engine cache's
-// tool directory (`npm run -s engine:bin`, once the engine build script is on this branch). Outside
+// tool directory when `npm run engine:build` has finished (never a build from here). Outside
 // CI a missing binary leaves the validation tests pending with one line saying why; under CI=true
 // it is a failure, so CI never passes without the real tool having judged the rendered configs.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { cachedBinDir } from "../../scripts/engine-build";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 
 let cached: { bin?: string; why: string } | undefined;
 
@@ -18,15 +18,13 @@ export function findKubeadm(): { bin?: string; why: string } {
         cached = fs.existsSync(env) ? { bin: env, why: "KUBEADM_BIN" } : { why: `KUBEADM_BIN=${env} does not exist` };
         return cached;
     }
-    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts?: Record<string, string> };
-    if (pkg.scripts?.["engine:bin"]) {
-        const r = spawnSync("npm", ["run", "-s", "engine:bin"], { cwd: ROOT, encoding: "utf8", timeout: 30 * 60 * 1000 });
-        const dir = r.status === 0 ? r.stdout.trim().split("\n").pop() : undefined;
-        const bin = dir ? path.join(dir, "kubeadm") : undefined;
-        cached = bin && fs.existsSync(bin) ? { bin, why: "npm run engine:bin" } : { why: `npm run -s engine:bin gave no kubeadm (${(r.stderr ?? "").trim().split("\n").pop() ?? ""})` };
+    // Only a finished engine build counts: npm test must never start a cold Go build.
+    const dir = cachedBinDir();
+    if (dir && fs.existsSync(path.join(dir, "kubeadm"))) {
+        cached = { bin: path.join(dir, "kubeadm"), why: "engine cache" };
         return cached;
     }
-    cached = { why: "no kubeadm: set KUBEADM_BIN or build it with npm run engine:build" };
+    cached = { why: "kubeadm not built: run npm run engine:build (or set KUBEADM_BIN)" };
     return cached;
 }
 

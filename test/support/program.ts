@@ -68,10 +68,35 @@ export function withTestKey(config: Record<string, string>): Record<string, stri
     if (!ssh) return config;
     const parsed = JSON.parse(ssh);
     if (!parsed.privateKeyPath || fs.existsSync(parsed.privateKeyPath)) return config;
+    return { ...config, "dualstack:ssh": JSON.stringify({ ...parsed, privateKeyPath: testKeyFile() }) };
+}
+
+/** A throwaway private key file (its content only has to flow through as a secret). */
+export function testKeyFile(): string {
     const dir = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "dualstack-key-"));
     const file = path.join(dir, "id_test");
     fs.writeFileSync(file, "TEST-ONLY-NOT-A-REAL-KEY\n", { mode: 0o600 });
-    return { ...config, "dualstack:ssh": JSON.stringify({ ...parsed, privateKeyPath: file }) };
+    return file;
+}
+
+/**
+ * A temporary project root for `renderStack(root, ...)` holding the shipped stack files (or the
+ * given texts), with `privateKeyPath: ~/.ssh/id_ed25519` pointed at a test key file, because
+ * render, like `pulumi up`, refuses a key file that does not exist.
+ */
+export function renderRoot(stacks: Record<string, string> = {}): string {
+    const root = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "dualstack-root-"));
+    fs.mkdirSync(path.join(root, "stacks"));
+    const key = testKeyFile();
+    const texts: Record<string, string> = { ...stacks };
+    for (const f of fs.readdirSync(path.join(ROOT, "stacks"))) {
+        const m = /^Pulumi\.(.+)\.yaml$/.exec(f);
+        if (m && !(m[1] in texts)) texts[m[1]] = fs.readFileSync(path.join(ROOT, "stacks", f), "utf8");
+    }
+    for (const [stack, text] of Object.entries(texts)) {
+        fs.writeFileSync(path.join(root, "stacks", `Pulumi.${stack}.yaml`), text.replace("privateKeyPath: ~/.ssh/id_ed25519", `privateKeyPath: ${key}`));
+    }
+    return root;
 }
 
 const SECRET_KEY = "4dabf18193072939515e22adb298388d";

@@ -130,7 +130,7 @@ describe("offline chart sources", () => {
         assert.deepEqual([upstream.chart, upstream.repositoryOpts?.repo], ["tigera-operator", "https://docs.tigera.io/calico/charts"]);
         assert.throws(
             () => loadPlan((k) => rawConfig(baseConfig({ charts: { nginx: { file: "x.tgz" } } }))[k], "t"),
-            (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.key === "dualstack:charts" && /nginx/.test(p.rule + p.fix)),
+            (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.key === "dualstack:charts.nginx" && /tigera-operator, traefik, metallb/.test(p.fix)),
         );
     });
 

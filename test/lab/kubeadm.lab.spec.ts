@@ -1,0 +1,359 @@
+// KubeadmCluster on real SSH test hosts (harness.ts): stacks/Pulumi.lab-kubeadm.yaml (1 control
+// plane + 2 workers) with the lab's hosts, SSH key and an air-gap folder. kubeadm, the kubelet and
+// kubectl cannot run in a lab host (no systemd, no containers), so the air-gap binaries are
+// RECORDING TEST DOUBLES (test/lab/doubles/kubeadm/{kubeadm,kubelet,kubectl}) sharing a directory
+// that stands in for the API server; containerd, modprobe, swapon and swapoff are host-side TEST
+// DOUBLES (doubles/kubeadm/host) installed on each fresh host as its own packages would be. The
+// program runs under the mock runtime and the lab executes exactly the strings KubeadmCluster
+// registers, over SSH, in dependency order; destroy runs the registered deletes dependents first.
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createHash, createPublicKey, randomBytes, randomInt } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse, parseAllDocuments } from "yaml";
+import { fillSecrets, KUBEADM_CONFIG_PATH, renderKubeadmConfig } from "../../components/kubeadm/config";
+import { CLUSTER_SECRETS_FILE, JOIN_SECRETS_FILE } from "../../components/kubeadm/scripts";
+import { loadPlan, Plan } from "../../components/plan";
+import { RunResult, runProgram, stackConfig, stringLeaves, unwrapSecrets } from "../support/program";
+import { destroyRegistered, ExecuteArgs, labExecutor, TimelineEntry } from "./executor";
+import { createLab, Lab, LabHost, leftoverNamespaces, requireLabPrerequisites, SYSTEMCTL_DOUBLE_LOG } from "./harness";
+
+const STACK = "lab-kubeadm";
+const DOUBLES = path.join(__dirname, "doubles", "kubeadm");
+const HOST_DOUBLES = path.join(DOUBLES, "host");
+/** Where the doubles record (a tmpfs of each lab host; not something real kubeadm writes). */
+const REC = "/run/kubeadm-double";
+/** Everything kubeadm, the steps or the doubles may touch on a host. After destroy it must be as it was. */
+const WATCHED = [
+    "/etc/kubernetes",
+    "/etc/dualstack",
+    "/etc/systemd/system",
+    "/etc/cni",
+    "/etc/containerd",
+    "/etc/modules-load.d",
+    "/etc/sysctl.d",
+    "/etc/fstab",
+    "/var/lib/kubelet",
+    "/var/lib/etcd",
+    "/var/lib/dualstack",
+    "/var/lib/calico",
+    "/opt/cni",
+    "/usr/local/sbin",
+    "/run/systemctl-double/enabled",
+    "/run/systemctl-double/active",
+    "/run/swap-double",
+];
+/** KubeadmCluster is `cluster` in index.ts: its remote steps are `cluster-<node>-<step>` and `cluster-kubeconfig`. */
+const isKubeadmStep = (r: ExecuteArgs) => /^cluster-[a-z0-9-]+$/.test(r.name) && r.name !== "cluster-k8s";
+
+/** What @pulumi/random would give: kubeadm's token alphabet, and 32 random bytes for the certificate key. */
+const alnum = (n: number) => Array.from({ length: n }, () => "abcdefghijklmnopqrstuvwxyz0123456789"[randomInt(36)]).join("");
+const TOKEN_ID = alnum(6);
+const TOKEN_SECRET = alnum(16);
+const TOKEN = `${TOKEN_ID}.${TOKEN_SECRET}`;
+const CERT_KEY = randomBytes(32).toString("hex");
+
+/** The shared "API server" of the doubles: under /var/tmp (all hosts see it), named so a crashed run's is cleaned up. */
+function apiDir(): string {
+    return fs.mkdtempSync(path.join("/var/tmp", `dslab-${process.pid}-kubeadmapi-`));
+}
+
+/** An air-gap folder as a user would prepare it, holding the doubles for `version`. */
+function airgapDir(version: string, api: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-kubeadm-airgap-"));
+    for (const b of ["kubeadm", "kubelet", "kubectl"]) {
+        const text = fs.readFileSync(path.join(DOUBLES, b), "utf8").replaceAll("__KUBEADM_DOUBLE_VERSION__", version).replaceAll("__KUBEADM_DOUBLE_API__", api);
+        fs.writeFileSync(path.join(dir, b), text, { mode: 0o755 });
+    }
+    return dir;
+}
+
+/** The shipped stack, on the lab's hosts: its nodes (names, roles), networks and settings; lab SSH and air-gap install. */
+function labConfig(lab: Lab, airgap: string): Record<string, string> {
+    const shipped = stackConfig(STACK);
+    const nodes = JSON.parse(shipped["dualstack:nodes"]) as Record<string, unknown>[];
+    assert.equal(nodes.length, 3, `${STACK} is 1 control plane + 2 workers`);
+    return {
+        ...shipped,
+        "dualstack:ssh": JSON.stringify({ user: "root", privateKey: lab.privateKey }),
+        "dualstack:nodes": JSON.stringify(nodes.map((n, i) => ({ ...n, host: lab.hosts[i].ipv4, interface: lab.hosts[i].iface, hostKey: lab.hosts[i].hostKey }))),
+        "dualstack:install": JSON.stringify({ source: "airgap", airgapDir: airgap }),
+        "dualstack:checks": JSON.stringify({ enabled: false }),
+    };
+}
+
+async function must(h: LabHost, command: string): Promise<string> {
+    const r = await h.inspect(command);
+    assert.equal(r.code, 0, `${h.name}: ${command}: ${r.stderr}`);
+    return r.stdout;
+}
+
+/** A fresh host as kubeadm's prerequisites expect it: containerd from its packages (enabled, running), kernel tools. */
+async function provisionHost(h: LabHost, swap: boolean): Promise<void> {
+    await h.writeFile("/usr/local/bin/containerd", fs.readFileSync(path.join(HOST_DOUBLES, "containerd"), "utf8"), 0o755);
+    for (const t of ["modprobe", "swapon", "swapoff"]) await h.writeFile(`/usr/local/sbin/${t}`, fs.readFileSync(path.join(HOST_DOUBLES, t), "utf8"), 0o755);
+    await h.writeFile("/etc/systemd/system/containerd.service", "[Unit]\nDescription=containerd (TEST DOUBLE)\n[Service]\nExecStart=/usr/local/bin/containerd\n[Install]\nWantedBy=multi-user.target\n");
+    await must(h, "mkdir -p /run/systemctl-double/enabled /run/systemctl-double/active && : > /run/systemctl-double/enabled/containerd.service && : > /run/systemctl-double/active/containerd.service");
+    if (swap) await must(h, "echo '/swapfile none swap sw 0 0' >> /etc/fstab && swapon -a && rm -rf /run/kubeadm-double");
+}
+
+/** Paths, types and modes under the watched paths, content hashes (in /usr/local only of what the lab adds), and the interfaces. */
+async function tree(h: LabHost): Promise<string> {
+    return must(
+        h,
+        `{ for d in ${WATCHED.join(" ")}; do [ -e "$d" ] && find "$d" -printf '%p %y %m\\n' -type f -exec sha256sum {} \\; ; done; ` +
+            `find /usr/local/bin -mindepth 1 -printf '%p %y %m %s\\n'; find /usr/local/bin -maxdepth 1 -type f \\( -name 'kube*' -o -name containerd -o -name systemctl \\) -exec sha256sum {} \\; ; ` +
+            `ip -o link show | awk -F': ' '{print "link", $2}'; } | sort; true`,
+    );
+}
+
+interface Call {
+    ns: bigint;
+    line: string;
+}
+
+/** The doubles' call log: `<ns> <program> <argv>`. */
+async function calls(h: LabHost): Promise<Call[]> {
+    const text = (await h.inspect(`cat ${REC}/calls.log 2>/dev/null || true`)).stdout;
+    return text
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => ({ ns: BigInt(l.slice(0, l.indexOf(" "))), line: l.slice(l.indexOf(" ") + 1) }));
+}
+
+async function systemctlCalls(h: LabHost): Promise<string[]> {
+    return (await h.inspect(`cat ${SYSTEMCTL_DOUBLE_LOG} 2>/dev/null || true`)).stdout.split("\n").filter(Boolean);
+}
+
+function entry(t: TimelineEntry[], name: string, phase: "create" | "delete" = "create"): TimelineEntry {
+    const all = t.filter((e) => e.name === name && e.phase === phase);
+    assert.equal(all.length, 1, `${phase} of ${name} ran ${all.length} times`);
+    assert.ok(all[0].ok, `${phase} of ${name} failed`);
+    return all[0];
+}
+
+/** The CA hash as kubeadm defines it: SHA-256 of the certificate's DER SubjectPublicKeyInfo. */
+function caCertHash(pem: string): string {
+    return `sha256:${createHash("sha256").update(createPublicKey(pem).export({ type: "spki", format: "der" })).digest("hex")}`;
+}
+
+interface Up {
+    result: RunResult;
+    timeline: TimelineEntry[];
+    executed: string[];
+}
+
+/** `pulumi up` with KubeadmCluster's remote steps run for real; @pulumi/random gives the pinned token and key. */
+async function up(lab: Lab, config: Record<string, string>): Promise<Up> {
+    const ex = labExecutor(lab, { select: isKubeadmStep });
+    let failed!: (e: unknown) => void;
+    const failure = new Promise<never>((_, reject) => (failed = reject));
+    const execute: typeof ex.execute = async (r) => {
+        if (r.name === "cluster-token-id") return { result: TOKEN_ID };
+        if (r.name === "cluster-token-secret") return { result: TOKEN_SECRET };
+        if (r.name === "cluster-certificate-key") return { hex: CERT_KEY };
+        return ex.execute(r).catch((e) => {
+            failed(e);
+            throw e;
+        });
+    };
+    const result = await Promise.race([runProgram({ config, preview: false, execute, stackName: STACK }), failure]);
+    return { result, timeline: ex.timeline, executed: ex.executed };
+}
+
+describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, recording kubeadm/kubelet/kubectl TEST DOUBLES)", function () {
+    this.timeout(300000);
+    let lab: Lab;
+    let plan: Plan;
+    let config: Record<string, string>;
+    let first: Up;
+    let api: string;
+    const fresh = new Map<string, string>();
+    const byNode = (name: string) => lab.hosts[plan.nodes.findIndex((n) => n.name === name)];
+
+    before(async function () {
+        requireLabPrerequisites();
+        // The doubles are scripts too: they must be as portable as what they stand in for.
+        const files = [...["kubeadm", "kubelet", "kubectl"].map((b) => path.join(DOUBLES, b)), ...fs.readdirSync(HOST_DOUBLES).map((f) => path.join(HOST_DOUBLES, f))];
+        const sc = spawnSync("shellcheck", ["-s", "sh", ...files], { encoding: "utf8" });
+        if (sc.error) assert.fail(`shellcheck could not run (${sc.error.message}); install it: apt-get install -y shellcheck`);
+        assert.equal(sc.status, 0, sc.stdout);
+        lab = await createLab({ hosts: 3, name: "kubeadm" });
+        api = apiDir();
+        config = labConfig(lab, airgapDir(stackConfig(STACK)["dualstack:version"], api));
+        plan = loadPlan((k) => config[k], STACK, Object.keys(config)).plan;
+        // worker2's host has swap on (listed in /etc/fstab): preparation turns it off, destroy back on.
+        for (const [i, h] of lab.hosts.entries()) await provisionHost(h, i === 2);
+        for (const h of lab.hosts) fresh.set(h.name, await tree(h));
+        first = await up(lab, config);
+    });
+
+    after(async function () {
+        if (lab) await lab.destroy();
+        if (api) fs.rmSync(api, { recursive: true, force: true });
+        assert.deepEqual(leftoverNamespaces(), [], "the lab left network namespaces behind");
+    });
+
+    it("prepares every host (modules, sysctls, swap off, containerd's systemd cgroup) and installs the air-gapped binaries", async () => {
+        assert.deepEqual(
+            plan.nodes.map((n) => [n.name, n.role]),
+            [["cp1", "control-plane"], ["worker1", "worker"], ["worker2", "worker"]],
+        );
+        for (const n of plan.nodes) {
+            const h = byNode(n.name);
+            assert.equal(await must(h, "cat /etc/modules-load.d/90-dualstack-kubeadm.conf"), "overlay\nbr_netfilter\n");
+            assert.ok((await calls(h)).some((c) => c.line === "modprobe br_netfilter"), `${n.name}: br_netfilter not loaded`);
+            for (const k of ["net/bridge/bridge-nf-call-iptables", "net/bridge/bridge-nf-call-ip6tables", "net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"]) {
+                assert.equal((await must(h, `cat /proc/sys/${k}`)).trim(), "1", `${n.name}: ${k}`);
+            }
+            assert.equal((await must(h, "swapon --noheadings")).trim(), "", `${n.name}: swap still on`);
+            assert.match(await must(h, "cat /etc/containerd/config.toml"), /SystemdCgroup = true/);
+            for (const b of ["kubeadm", "kubelet", "kubectl"]) {
+                assert.equal((await must(h, `cmp /usr/local/bin/${b} /var/lib/dualstack/kubeadm-airgap/${b} && stat -c %a /usr/local/bin/${b}`)).trim(), "755");
+            }
+            assert.equal((await h.inspect("ls /usr/bin/kubeadm /usr/bin/kubelet 2>/dev/null")).stdout, "", `${n.name}: something was installed into /usr/bin`);
+            assert.equal((await must(h, "kubeadm version -o short")).trim(), plan.version);
+        }
+        assert.match(await must(byNode("worker2"), "cat /etc/fstab"), /^#dualstack-kubeadm# \/swapfile none swap sw 0 0$/m);
+    });
+
+    it("the rendered configuration reaches each host; kubeadm got it filled, from a root-only temporary file that is gone afterwards", async () => {
+        const ca = await must(byNode("cp1"), "cat /etc/kubernetes/pki/ca.crt");
+        for (const n of plan.nodes) {
+            const h = byNode(n.name);
+            const rendered = renderKubeadmConfig(plan, n);
+            assert.equal(await must(h, `cat ${KUBEADM_CONFIG_PATH}`), rendered, `${n.name}: kubeadm.yaml is not the rendered one`);
+            assert.equal((await must(h, `stat -c '%a %U' ${KUBEADM_CONFIG_PATH} /etc/dualstack/kubeadm`)).trim(), "600 root\n700 root");
+            const what = n.role === "control-plane" ? "init" : "join";
+            const copies = (await must(h, `ls ${REC}`)).split("\n").filter((f) => f.startsWith(`${what}.`) && f.endsWith(".config"));
+            assert.equal(copies.length, 1, `${n.name}: kubeadm ${what} ran ${copies.length} times`);
+            const got = await must(h, `cat ${REC}/${copies[0]}`);
+            const want = fillSecrets(rendered, n.role === "control-plane" ? { token: TOKEN, certificateKey: CERT_KEY } : { token: TOKEN, caCertHash: caCertHash(ca) });
+            assert.equal(got, want, `${n.name}: the configuration kubeadm ${what} was given`);
+            const [file, mode, owner, dir] = (await must(h, `cat ${REC}/${copies[0].replace(/\.config$/, ".meta")}`)).trim().split(" ");
+            assert.match(file, /^\/etc\/dualstack\/kubeadm\/kubeadm\.[A-Za-z0-9]{6}$/);
+            assert.deepEqual([mode, owner, dir], ["600", "root", "dir=700"]);
+            assert.equal((await h.inspect(`test -e ${file}`)).code, 1, `${n.name}: the filled temporary config ${file} was left behind`);
+
+            // What the documents say, read back: both families everywhere.
+            const docs = parseAllDocuments(got).map((d) => d.toJS());
+            const reg = docs.find((d) => d.kind === "InitConfiguration" || d.kind === "JoinConfiguration").nodeRegistration;
+            assert.deepEqual(reg.kubeletExtraArgs, [{ name: "node-ip", value: `${n.ipv4},${n.ipv6}` }]);
+            assert.equal(reg.name, n.name);
+            if (n.role === "control-plane") {
+                const cc = docs.find((d) => d.kind === "ClusterConfiguration");
+                assert.equal(cc.networking.podSubnet, "10.244.0.0/16,fd5c:2e8a:7b41:100::/56");
+                assert.equal(cc.networking.serviceSubnet, "10.96.0.0/16,fd5c:2e8a:7b41:200::/112");
+                assert.deepEqual(cc.apiServer.certSANs, [n.ipv4, n.ipv6]);
+                assert.equal(docs.find((d) => d.kind === "KubeProxyConfiguration").clusterCIDR, "10.244.0.0/16,fd5c:2e8a:7b41:100::/56");
+                assert.ok(!/IPv6DualStack/.test(got));
+            }
+        }
+    });
+
+    it("every kubelet runs with --node-ip of both families (through the unit, kubeadm's drop-in and kubeadm-flags.env) and registers under its node name", async () => {
+        for (const n of plan.nodes) {
+            const h = byNode(n.name);
+            const runs = (await calls(h)).filter((c) => c.line.startsWith("kubelet "));
+            assert.equal(runs.length, 1, `${n.name}: the kubelet was started ${runs.length} times`);
+            const argv = runs[0].line.split(" ");
+            assert.ok(argv.includes(`--node-ip=${n.ipv4},${n.ipv6}`), `${n.name}: ${runs[0].line}`);
+            assert.ok(argv.includes(`--hostname-override=${n.name}`), `${n.name}: ${runs[0].line}`);
+            assert.ok(argv.includes("--config=/var/lib/kubelet/config.yaml") && argv.includes("--kubeconfig=/etc/kubernetes/kubelet.conf"));
+            assert.equal(fs.readFileSync(path.join(api, "nodes", n.name), "utf8").split("\n")[0], `nodeIP=${n.ipv4},${n.ipv6}`);
+        }
+    });
+
+    it("control plane first, then the workers join concurrently; tokens are created on the control plane", async () => {
+        const t = first.timeline;
+        const cp = entry(t, "cluster-cp1-install");
+        const [w1, w2] = [entry(t, "cluster-worker1-install"), entry(t, "cluster-worker2-install")];
+        assert.ok(cp.end <= w1.start && cp.end <= w2.start, "a worker joined before the control plane was up");
+        assert.ok(w1.start < w2.end && w2.start < w1.end, `worker joins did not overlap: worker1 ${w1.start}-${w1.end}, worker2 ${w2.start}-${w2.end}`);
+        for (const w of ["worker1", "worker2"]) {
+            const tok = entry(t, `cluster-${w}-token`);
+            assert.equal(tok.host, byNode("cp1").name);
+            assert.ok(cp.end <= tok.start && tok.end <= entry(t, `cluster-${w}-install`).start);
+            assert.ok(entry(t, `cluster-${w}-joined`).start >= entry(t, `cluster-${w}-install`).end);
+        }
+        const cpCalls = (await calls(byNode("cp1"))).map((c) => c.line);
+        assert.equal(cpCalls.filter((l) => /^kubeadm token create --config \/etc\/dualstack\/kubeadm\/kubeadm\.[A-Za-z0-9]{6}$/.test(l)).length, 2);
+        assert.ok(cpCalls.some((l) => /^kubeadm init --config \S+ --upload-certs --skip-token-print --skip-certificate-key-print$/.test(l)));
+    });
+
+    it("secrets: the token and certificate key only in root-only files and stdin, never in an argv, environment, process list or command string", async () => {
+        for (const n of plan.nodes) {
+            const h = byNode(n.name);
+            const file = n.role === "control-plane" ? CLUSTER_SECRETS_FILE : JOIN_SECRETS_FILE;
+            assert.equal((await must(h, `stat -c '%a %U' ${file}`)).trim(), "600 root");
+            assert.ok((await must(h, `cat ${file}`)).includes(`token=${TOKEN}\n`));
+            // The double snapshotted every process on the machine while kubeadm ran.
+            assert.ok((await must(h, `cat ${REC}/ps.log`)).includes("kubeadm"), `${n.name}: no process list was recorded`);
+            const leaks = await h.inspect(`grep -lF -e ${TOKEN_SECRET} -e ${CERT_KEY} ${REC}/calls.log ${REC}/env.log ${REC}/ps.log ${SYSTEMCTL_DOUBLE_LOG}`);
+            assert.equal(leaks.code, 1, `${n.name}: a secret is in ${leaks.stdout}`);
+        }
+        // Pulumi's side: outside stdin, no registered input holds a secret; only the installs and token outputs carry them.
+        for (const r of first.result.resources) {
+            const { stdin, ...rest } = unwrapSecrets(r.inputs);
+            for (const s of [TOKEN_SECRET, CERT_KEY]) {
+                assert.ok(!stringLeaves(rest).some((x) => x.includes(s)), `${r.name} carries a secret outside stdin`);
+                if (!/^cluster-(cp1|worker1|worker2)-install$/.test(r.name)) assert.ok(!stringLeaves(stdin).some((x) => x.includes(s)), `${r.name} got a secret on stdin`);
+            }
+        }
+    });
+
+    it("the kubeconfig is admin.conf of the control plane, pointing at the planned API URL", async () => {
+        const kc = parse(String(first.result.outputs.kubeconfig));
+        const onHost = parse(await must(byNode("cp1"), "cat /etc/kubernetes/admin.conf"));
+        assert.equal(kc.clusters[0].cluster.server, plan.api.url);
+        assert.equal(onHost.clusters[0].cluster.server, `https://${plan.firstControlPlane.ipv4}:6443`);
+        kc.clusters[0].cluster.server = onHost.clusters[0].cluster.server;
+        assert.deepEqual(kc, onHost);
+        assert.equal((await must(byNode("cp1"), "stat -c %a /etc/kubernetes/admin.conf")).trim(), "600");
+    });
+
+    it("a second create changes nothing: no file, no restart, no second init or join", async () => {
+        const before = await Promise.all(lab.hosts.map(async (h) => [await tree(h), (await systemctlCalls(h)).filter((c) => /^(restart|start) kubelet/.test(c)).length] as const));
+        const again = await up(lab, config);
+        assert.ok(again.executed.includes("cluster-worker2-install"), "the second create did not run");
+        for (const [i, h] of lab.hosts.entries()) {
+            assert.equal(await tree(h), before[i][0], `${h.name}: files changed on a second create`);
+            assert.equal((await systemctlCalls(h)).filter((c) => /^(restart|start) kubelet/.test(c)).length, before[i][1], `${h.name}: the kubelet was restarted`);
+            const kubeadm = (await calls(h)).filter((c) => /^kubeadm (init|join) /.test(c.line));
+            assert.equal(kubeadm.length, 1, `${h.name}: kubeadm init/join ran again`);
+        }
+    });
+
+    it("destroy: drain and delete the workers from the control plane, kubeadm reset the workers then the control plane, every host as it was", async () => {
+        // Control: before destroy the hosts carry the cluster and what Calico leaves behind.
+        for (const h of lab.hosts) {
+            const have = await tree(h);
+            for (const want of ["/etc/kubernetes/kubelet.conf", "/etc/cni/net.d/10-calico.conflist", "/var/lib/calico/nodename", "link cali0123456789a", "link vxlan.calico"]) {
+                assert.ok(have.includes(want), `${h.name} lacks ${want} before destroy`);
+            }
+        }
+        const deletes: TimelineEntry[] = [];
+        await destroyRegistered(first.result, lab, { timeline: deletes });
+        const cpCalls = await calls(byNode("cp1"));
+        for (const w of ["worker1", "worker2"]) {
+            const drain = entry(deletes, `cluster-${w}-joined`, "delete");
+            assert.equal(drain.host, byNode("cp1").name);
+            assert.ok(drain.end <= entry(deletes, `cluster-${w}-install`, "delete").start, `${w} was reset before it was drained`);
+            assert.ok(cpCalls.some((c) => c.line.startsWith(`kubectl --kubeconfig /etc/kubernetes/admin.conf drain ${w} --ignore-daemonsets`)), `${w} not drained`);
+            assert.ok(cpCalls.some((c) => c.line === `kubectl --kubeconfig /etc/kubernetes/admin.conf delete node ${w} --ignore-not-found`), `${w} not deleted`);
+            assert.ok(!fs.existsSync(path.join(api, "nodes", w)), `${w} is still registered`);
+        }
+        const resetAt = async (n: string) => {
+            const r = (await calls(byNode(n))).filter((c) => c.line === "kubeadm reset --force --cri-socket unix:///var/run/containerd/containerd.sock");
+            assert.equal(r.length, 1, `${n}: kubeadm reset ran ${r.length} times`);
+            return r[0].ns;
+        };
+        const [cp, w1, w2] = await Promise.all(["cp1", "worker1", "worker2"].map(resetAt));
+        assert.ok(w1 < cp && w2 < cp, "the control plane was reset before a worker");
+        assert.ok(!fs.existsSync(path.join(api, "up")), "the API stand-in still runs after the control plane's reset");
+        for (const h of lab.hosts) assert.equal(await tree(h), fresh.get(h.name), `${h.name}: not back in its first state`);
+        assert.match((await must(byNode("worker2"), "swapon --noheadings")).trim(), /^\/swapfile /, "worker2's swap was not turned back on");
+    });
+});
