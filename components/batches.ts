@@ -3,7 +3,7 @@
 // (k0sproject/k0sctl phase/upgrade_workers.go: `concurrentUpgrades := int(math.Floor(float64(len(p.hosts)) * 0.10))`,
 // 0 becomes 1). `cluster.workerUpgradeBatch` overrides it.
 import { findings, Findings } from "./findings";
-import type { CommandStep } from "./steps";
+import { cleanupOwnerLine, type CommandStep } from "./steps";
 
 export function workerBatchSize(workers: number, configured?: number): number {
     if (configured !== undefined) return Math.max(1, Math.min(configured, Math.max(workers, 1)));
@@ -16,18 +16,6 @@ export function upgradeBatches(names: string[], size: number): string[][] {
     const out: string[][] = [];
     for (let i = 0; i < names.length; i += size) out.push(names.slice(i, i + size));
     return out;
-}
-
-/**
- * Ordering edges for the batches: every node of batch i+1 waits for every node of batch i, so at
- * most one batch restarts at a time. [after, before] pairs: `after` depends on `before`.
- */
-export function batchEdges(batches: string[][]): [string, string][] {
-    const edges: [string, string][] = [];
-    for (let i = 1; i < batches.length; i++) {
-        for (const after of batches[i]) for (const before of batches[i - 1]) edges.push([after, before]);
-    }
-    return edges;
 }
 
 export function workerUpgradeBatchFindings(configured: number | undefined, workers: number): Findings {
@@ -77,10 +65,15 @@ export function workerUpgradeSteps(a: WorkerUpgradeArgs): CommandStep[] {
         for (const w of batch) {
             const s = a.scripts(w);
             const ready = a.ready(w);
-            const common = { kind: "command" as const, triggers: [{ idOf: `${w}-install` }], deleteBeforeReplace: false };
+            const install = `${w}-install`;
+            const common = { kind: "command" as const, triggers: [{ idOf: install }], deleteBeforeReplace: false };
+            // No delete: the install's delete (uninstall/reset) removes whatever the upgrade put
+            // there, and the trigger replaces the upgrade with the install. The policy
+            // install-commands-have-delete reads this line instead of asking for a delete.
+            const upgrade = `${s.upgrade}${cleanupOwnerLine(install)}\n`;
             out.push(
                 { ...common, id: `${w}-drain`, runsOn: a.firstControlPlane, script: `${a.distribution}-drain-${w}`, create: s.drain, update: s.drain, after: [...ready.drain, ...previous] },
-                { ...common, id: `${w}-upgrade`, runsOn: w, script: `${a.distribution}-upgrade`, create: s.upgrade, update: s.upgrade, after: [`${w}-drain`, ...ready.upgrade] },
+                { ...common, id: `${w}-upgrade`, runsOn: w, script: `${a.distribution}-upgrade`, create: upgrade, update: upgrade, after: [`${w}-drain`, ...ready.upgrade] },
                 { ...common, id: `${w}-uncordon`, runsOn: a.firstControlPlane, script: `${a.distribution}-uncordon-${w}`, create: s.uncordon, update: s.uncordon, after: [`${w}-upgrade`] },
             );
         }
