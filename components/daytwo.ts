@@ -27,6 +27,9 @@ function kubeadmUnsupported(cfg: StackConfig): Findings {
         ["cluster.registrationAddress", cfg.cluster.registrationAddress],
         ["install.sha256", cfg.install.sha256],
         ["cluster.etcdSnapshots", cfg.cluster.etcdSnapshots],
+        // kubeadm workers have no drain/upgrade/uncordon steps yet (batches.ts workerUpgradeSteps):
+        // a batch size would be accepted and do nothing.
+        ["cluster.workerUpgradeBatch", cfg.cluster.workerUpgradeBatch],
         // Its credentials must never reach a problem report.
         ["registries", cfg.registries === undefined ? undefined : "(set)"],
     ];

@@ -6,7 +6,7 @@ import { k0sSteps } from "../../components/k0s/steps";
 import { k3sSteps } from "../../components/k3s/steps";
 import { ClusterSteps, CommandStep, waitsFor } from "../../components/steps";
 import { cleanupOwnerOf } from "../../policy/rules";
-import { baseConfig, planOf } from "../support/configs";
+import { baseConfig, planOf, tryPlan } from "../support/configs";
 
 describe("worker upgrade batches (10% of the workers, at least 1, as k0sctl)", () => {
     const sizes: [number, number | undefined, number][] = [
@@ -23,6 +23,18 @@ describe("worker upgrade batches (10% of the workers, at least 1, as k0sctl)", (
         assert.deepEqual(batches.map((b) => b.length), [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1]);
         assert.deepEqual(batches.flat(), names);
         assert.throws(() => upgradeBatches(names, 0));
+    });
+});
+
+describe("worker upgrade batches: kubeadm", () => {
+    it("refuses cluster.workerUpgradeBatch (its workers have no upgrade steps yet), naming the key and the fix", () => {
+        const nodes = [{ name: "cp1", host: "192.168.121.10", role: "control-plane", interface: "eth0" }, { name: "w1", host: "192.168.121.11", role: "worker", interface: "eth0" }];
+        const cfg = (o: object) => baseConfig({ distribution: "kubeadm", version: "v1.36.3", traefik: { loadBalancer: "none" }, nodes, ...o });
+        const errors = tryPlan(cfg({ cluster: { workerUpgradeBatch: 1 } })).problems.errors;
+        const e = errors.find((x) => x.key === "dualstack:cluster.workerUpgradeBatch");
+        assert.ok(e, JSON.stringify(errors));
+        assert.match(JSON.stringify(e), /kubeadm/);
+        assert.ok(!tryPlan(cfg({})).problems.errors.some((x) => x.key === "dualstack:cluster.workerUpgradeBatch"));
     });
 });
 
