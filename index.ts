@@ -50,7 +50,7 @@ export = async () => {
               plan,
               connection: connections[plan.firstControlPlane.name],
               kubectl: cluster.kubectl,
-              dependsOn: [...cluster.nodesJoined, ...(calico ? calico.ready : []), ...(bgp ? bgp.ready : []), ...traefik.ready],
+              dependsOn: [...cluster.nodesJoined, ...cluster.upgraded, ...(calico ? calico.ready : []), ...(bgp ? bgp.ready : []), ...traefik.ready],
           })
         : undefined;
 

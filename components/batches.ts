@@ -3,6 +3,7 @@
 // (k0sproject/k0sctl phase/upgrade_workers.go: `concurrentUpgrades := int(math.Floor(float64(len(p.hosts)) * 0.10))`,
 // 0 becomes 1). `cluster.workerUpgradeBatch` overrides it.
 import { findings, Findings } from "./findings";
+import { cleanupOwnerLine, type CommandStep } from "./steps";
 
 export function workerBatchSize(workers: number, configured?: number): number {
     if (configured !== undefined) return Math.max(1, Math.min(configured, Math.max(workers, 1)));
@@ -17,22 +18,69 @@ export function upgradeBatches(names: string[], size: number): string[][] {
     return out;
 }
 
-/**
- * Ordering edges for the batches: every node of batch i+1 waits for every node of batch i, so at
- * most one batch restarts at a time. [after, before] pairs: `after` depends on `before`.
- */
-export function batchEdges(batches: string[][]): [string, string][] {
-    const edges: [string, string][] = [];
-    for (let i = 1; i < batches.length; i++) {
-        for (const after of batches[i]) for (const before of batches[i - 1]) edges.push([after, before]);
-    }
-    return edges;
-}
-
-export function workerUpgradeBatchFindings(configured: number | undefined, workers: number): Findings {
+export function workerUpgradeBatchFindings(configured: number | undefined, workers: number, unsupported?: { rule: string; fix: string }): Findings {
     const f = findings();
+    if (configured !== undefined && unsupported) {
+        f.error("dualstack:cluster.workerUpgradeBatch", configured, unsupported.rule, unsupported.fix);
+        return f;
+    }
     if (configured !== undefined && configured > workers && workers > 0) {
         f.warn("dualstack:cluster.workerUpgradeBatch", configured, `is larger than the ${workers} worker(s): all of them restart at once`, `use at most ${workers}, or leave it unset for 10% of the workers`);
     }
     return f;
+}
+
+/** What a distribution runs to upgrade one worker (scripts built from the plan by its scripts.ts). */
+export interface WorkerUpgrade {
+    /** On the first control plane: a no-op unless the node runs another kubelet; else mark and drain. */
+    drain: string;
+    /** On the worker: a no-op when it already runs the target version; else upgrade and restart. */
+    upgrade: string;
+    /** On the first control plane: wait for the target kubelet; uncordon what `drain` cordoned. */
+    uncordon: string;
+}
+
+export interface WorkerUpgradeArgs {
+    /** Prefix of the rendered script names, e.g. `k3s`. */
+    distribution: string;
+    firstControlPlane: string;
+    /** The workers in batches (upgradeBatches). */
+    batches: string[][];
+    /** The last step of every control plane's install/upgrade: batch 1 waits for them. */
+    controlPlanesDone: string[];
+    /** What one worker's upgrade waits for besides the batch before: its install, join, staged files. */
+    ready: (worker: string) => { drain: string[]; upgrade: string[] };
+    scripts: (worker: string) => WorkerUpgrade;
+}
+
+/**
+ * The workers' upgrade steps, apart from their installs: installs join in parallel and ignore a
+ * version change; these three steps per worker carry the version and the batch order. Every
+ * worker's drain waits for all control planes and for the uncordon of every worker of the
+ * previous batch, so at most one batch restarts at a time and kubelets are never newer than an
+ * API server. On a first up they are no-ops in a chain as long as the number of batches (at most
+ * 19 with the 10% rule). A replaced install (the node created again) replaces its upgrade steps,
+ * so they run again.
+ */
+export function workerUpgradeSteps(a: WorkerUpgradeArgs): CommandStep[] {
+    const out: CommandStep[] = [];
+    a.batches.forEach((batch, i) => {
+        const previous = i > 0 ? a.batches[i - 1].map((w) => `${w}-uncordon`) : a.controlPlanesDone;
+        for (const w of batch) {
+            const s = a.scripts(w);
+            const ready = a.ready(w);
+            const install = `${w}-install`;
+            const common = { kind: "command" as const, triggers: [{ idOf: install }], deleteBeforeReplace: false };
+            // No delete: the install's delete (uninstall/reset) removes whatever the upgrade put
+            // there, and the trigger replaces the upgrade with the install. The policy
+            // install-commands-have-delete reads this line instead of asking for a delete.
+            const upgrade = `${s.upgrade}${cleanupOwnerLine(install)}\n`;
+            out.push(
+                { ...common, id: `${w}-drain`, runsOn: a.firstControlPlane, script: `${a.distribution}-drain-${w}`, create: s.drain, update: s.drain, after: [...ready.drain, ...previous] },
+                { ...common, id: `${w}-upgrade`, runsOn: w, script: `${a.distribution}-upgrade`, create: upgrade, update: upgrade, after: [`${w}-drain`, ...ready.upgrade] },
+                { ...common, id: `${w}-uncordon`, runsOn: a.firstControlPlane, script: `${a.distribution}-uncordon-${w}`, create: s.uncordon, update: s.uncordon, after: [`${w}-upgrade`] },
+            );
+        }
+    });
+    return out;
 }

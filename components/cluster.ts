@@ -27,6 +27,8 @@ export interface Cluster {
     readonly apiReady: pulumi.Resource[];
     /** Resources after which every node has joined. */
     readonly nodesJoined: pulumi.Resource[];
+    /** Resources after which every worker runs the planned version (the check waits for them). */
+    readonly upgraded: pulumi.Resource[];
     /** The distribution's kubectl on a control-plane node, e.g. `k3s kubectl`. */
     readonly kubectl: string;
     /**
@@ -74,6 +76,7 @@ export function registerCluster(
         provider,
         apiReady: steps.apiReady.map((id) => registered.byId[id]),
         nodesJoined: steps.nodesJoined.map((id) => registered.byId[id]),
+        upgraded: steps.upgraded.map((id) => registered.byId[id]),
         onNode: registered.onNode,
     };
 }

@@ -239,12 +239,88 @@ export function drainAndDeleteLines(o: DrainOptions): string[] {
             what: `the API on ${o.runsOn} answering, so that ${o.node} can be drained and deleted (bring the API back, or skip this step with pulumi destroy --continue-on-error)`,
         }),
         `if ${o.kubectl} get node "$node" >/dev/null 2>&1; then`,
-        `    if ! ${o.kubectl} drain "$node" --ignore-daemonsets --delete-emptydir-data --force --timeout=${o.drainTimeoutSeconds}s; then`,
-        `        echo "dualstack: warning: draining $node did not finish within ${o.drainTimeoutSeconds}s; deleting the node anyway" >&2`,
-        "    fi",
+        ...boundedDrainLines(o.kubectl, o.drainTimeoutSeconds, "deleting the node anyway").map((l) => `    ${l}`),
         `    ${o.kubectl} delete node "$node" --ignore-not-found`,
         "else",
         '    echo "dualstack: node $node is not in the cluster; nothing to drain"',
+        "fi",
+    ];
+}
+
+/**
+ * The one bounded drain (node in `$node`): `kubectl drain` cordons, evicts and gives up after the
+ * deadline with a warning saying what happens next, so a PodDisruptionBudget or the last
+ * schedulable node cannot hang a destroy or an upgrade (xunleii/terraform-module-k3s#138).
+ */
+function boundedDrainLines(kubectl: string, timeoutSeconds: number, then: string): string[] {
+    return [
+        `if ! ${kubectl} drain "$node" --ignore-daemonsets --delete-emptydir-data --force --timeout=${timeoutSeconds}s; then`,
+        `    echo "dualstack: warning: draining $node did not finish within ${timeoutSeconds}s; ${then}" >&2`,
+        "fi",
+    ];
+}
+
+/** Annotation an upgrade sets on a node it cordoned, so that only its own cordon is lifted again. */
+export const UPGRADE_CORDON_ANNOTATION = "dualstack.io/upgrade-cordoned";
+
+export interface UpgradeNodeOptions {
+    /** The distribution's kubectl (run on the first control plane), already quoted. */
+    kubectl: string;
+    node: string;
+    /**
+     * The kubelet version the node runs once upgraded. A node reporting it, or it followed by
+     * `+...` (k0s' kubelets say v1.36.3+k0s for v1.36.3+k0s.2), needs nothing.
+     */
+    kubeletVersion: string;
+    drainTimeoutSeconds: number;
+    readyTimeoutSeconds: number;
+}
+
+const KUBELET_VERSION_OF = (kubectl: string) => `$(${kubectl} get node "$node" -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null || true)`;
+const RUNS_TARGET = 'case "$have" in "$want" | "$want"+*) true ;; *) false ;; esac';
+
+/**
+ * Before a worker's upgrade, on the first control plane: nothing when the node's kubelet already
+ * runs the target version (a first up, a re-run); otherwise mark the node (unless someone else
+ * had cordoned it already) and drain it with the shared bounded drain.
+ */
+export function upgradeDrainLines(o: UpgradeNodeOptions): string[] {
+    const a = q(UPGRADE_CORDON_ANNOTATION);
+    return [
+        `node=${q(o.node)}`,
+        `want=${q(o.kubeletVersion)}`,
+        `have=${KUBELET_VERSION_OF(o.kubectl)}`,
+        `if ${RUNS_TARGET}; then`,
+        '    echo "dualstack: $node already runs kubelet $have; nothing to drain"',
+        "    exit 0",
+        "fi",
+        `if [ "$(${o.kubectl} get node "$node" -o jsonpath='{.spec.unschedulable}')" != true ]; then`,
+        `    ${o.kubectl} annotate node "$node" ${a}=true --overwrite`,
+        "fi",
+        ...boundedDrainLines(o.kubectl, o.drainTimeoutSeconds, "upgrading it anyway"),
+    ];
+}
+
+/**
+ * After a worker's upgrade, on the first control plane: wait until the node reports the target
+ * kubelet version; if the upgrade cordoned it, wait until it is Ready and uncordon it. A node
+ * that needed no upgrade carries no mark, so nothing happens to it (nor to a cordon of its owner).
+ */
+export function upgradeUncordonLines(o: UpgradeNodeOptions): string[] {
+    const a = q(UPGRADE_CORDON_ANNOTATION);
+    const ready = `[ "$(${o.kubectl} get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)" = True ]`;
+    return [
+        `node=${q(o.node)}`,
+        `want=${q(o.kubeletVersion)}`,
+        ...waitUntil({
+            condition: `{ have=${KUBELET_VERSION_OF(o.kubectl)}; ${RUNS_TARGET}; }`,
+            timeoutSeconds: o.readyTimeoutSeconds,
+            what: `node ${o.node} running kubelet ${o.kubeletVersion}`,
+        }),
+        `if [ -n "$(${o.kubectl} get node "$node" -o jsonpath='{.metadata.annotations.${UPGRADE_CORDON_ANNOTATION.replace(/\./g, "\\.")}}')" ]; then`,
+        ...waitUntil({ condition: ready, timeoutSeconds: o.readyTimeoutSeconds, what: `node ${o.node} Ready after its upgrade` }).map((l) => `    ${l}`),
+        `    ${o.kubectl} uncordon "$node"`,
+        `    ${o.kubectl} annotate node "$node" ${a}-`,
         "fi",
     ];
 }

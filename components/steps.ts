@@ -13,6 +13,17 @@ import { remoteCommand } from "./shell";
 /** `after` entry naming the node's host preparation (skipped when host preparation is off). */
 export const hostPrepOf = (node: string): string => `hostprep:${node}`;
 
+/**
+ * The line a step without a delete puts in its create when another step's delete on the same host
+ * removes what it changes (a worker's upgrade over its install); the step must also carry that
+ * step in its triggers. The policy install-commands-have-delete (policy/rules.ts
+ * CLEANUP_OWNER_PREFIX, kept separate: the program does not ship the policy pack) reads it.
+ */
+export function cleanupOwnerLine(ownerStep: string): string {
+    if (!/^[A-Za-z0-9._-]+$/.test(ownerStep)) throw new Error(`invalid owner step id ${JSON.stringify(ownerStep)}`);
+    return `# dualstack: cleaned up by the delete of ${ownerStep}`;
+}
+
 export interface CommandStep {
     kind: "command";
     /** Unique; the resource is named `<component>-<id>`, and other steps refer to it by this id. */
@@ -70,6 +81,8 @@ export interface ClusterSteps {
     apiReady: string[];
     /** Steps after which every node has joined. */
     nodesJoined: string[];
+    /** Steps after which every worker runs the planned version (the last batch's upgrade steps). */
+    upgraded: string[];
 }
 
 export function stepById(steps: ClusterSteps, id: string): Step {

@@ -245,12 +245,37 @@ export const INSTALL_MARKERS: readonly { pattern: RegExp; what: string }[] = [
     { pattern: /modules-load\.d/, what: "a kernel module drop-in (modules-load.d)" },
 ];
 
+/**
+ * A command that changes what another step on the same host installed (a worker's upgrade step
+ * re-runs the installer over its install) has no delete of its own: the owner's delete removes
+ * everything. It says so with this line in its create (components/steps.ts cleanupOwnerLine
+ * writes it; the program's own registrations are checked against this rule in
+ * test/unit/policy/rules.program.spec.ts) and is replaced with its owner through its triggers,
+ * so no replacement can leave its changes behind. The line names the owner's step id.
+ */
+export const CLEANUP_OWNER_PREFIX = "# dualstack: cleaned up by the delete of ";
+
+/** The owner step a create declares (cleanupOwnerLine), if any. */
+export function cleanupOwnerOf(create: string): string | undefined {
+    const m = new RegExp(`^${CLEANUP_OWNER_PREFIX}([A-Za-z0-9._-]+)$`, "m").exec(create);
+    return m ? m[1] : undefined;
+}
+
 export function installCommandsReversible(r: ResourceData): string[] {
     if (r.type !== REMOTE_COMMAND) return [];
     const create = str(r.props.create) ?? "";
     const what = INSTALL_MARKERS.filter((m) => m.pattern.test(create)).map((m) => m.what);
     if (what.length === 0) return [];
     const why = `command ${r.name} installs ${what.join(", ")}`;
+    const owner = cleanupOwnerOf(create);
+    if (owner !== undefined) {
+        // Triggers are read only here: a marked command must be replaced with its owner.
+        const triggers = r.props.triggers;
+        if (Array.isArray(triggers) && triggers.length > 0) return [];
+        return [
+            `${why} and says the delete of ${owner} cleans it up, but has no triggers; tie it to ${owner} (triggers with its id) so that replacing ${owner} replaces it too, or give it its own delete.`,
+        ];
+    }
     const out: string[] = [];
     const del = str(r.props.delete);
     if (del === undefined || del.trim() === "") {

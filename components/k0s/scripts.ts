@@ -3,7 +3,7 @@
 // `remoteCommand`; render.ts writes the same bodies to out/<stack>/nodes/<node>/scripts/.
 // k0s facts: docs/install.md, docs/k0s-multi-node.md, docs/reset.md, cmd/install/*.go,
 // cmd/token/create.go (k0sproject/k0s); get.k0s.sh is k0sproject/get index.html.
-import { calicoCleanupLines, cniDirsRecordLines, cniDirsRemoveLines, drainAndDeleteLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
+import { calicoCleanupLines, cniDirsRecordLines, cniDirsRemoveLines, drainAndDeleteLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, upgradeDrainLines, upgradeUncordonLines, waitUntil } from "../kube";
 import { k0s } from "../distributions/k0s";
 import type { Plan, PlannedNode } from "../plan";
 import { k0sBinaryLines } from "../installers";
@@ -177,16 +177,67 @@ export function installScript(plan: Plan, node: PlannedNode, configSha256?: stri
  * service, start, wait. The component orders controllers one at a time, then the workers.
  */
 export function upgradeScript(plan: Plan, node: PlannedNode, configSha256?: string): string {
-    return script(
+    return script(upgradeLines(plan, node, configSha256));
+}
+
+function upgradeLines(plan: Plan, node: PlannedNode, configSha256?: string): string[] {
+    return [
         `# k0s ${plan.version} on ${node.name} (${node.role}): in-place upgrade / reconfigure.`,
         // The token file stays in place: a joined node does not read it again.
+        ...stopLines(),
+        ...installBinaryLines(plan),
+        ...configCheckLines(configSha256),
+        `${q(K0S_BIN)} install ${qa(installArgs(plan, node))} --force`,
+        ...startLines(),
+        ...readyLines(plan, node),
+    ];
+}
+
+/**
+ * A worker's in-place change without its version (the install's `update`): rewrite the service
+ * with the planned flags and restart with the binary it has. The version is the upgrade step's.
+ */
+export function workerReconfigureScript(plan: Plan, node: PlannedNode): string {
+    return script(
+        `# k0s on ${node.name} (worker): reconfigure with the binary in place.`,
         stopLines(),
-        installBinaryLines(plan),
-        configCheckLines(configSha256),
         `${q(K0S_BIN)} install ${qa(installArgs(plan, node))} --force`,
         startLines(),
         readyLines(plan, node),
     );
+}
+
+/**
+ * A worker's upgrade (its upgrade step, between drain and uncordon): nothing when the binary is
+ * already the pinned version; otherwise the in-place upgrade.
+ */
+export function workerUpgradeScript(plan: Plan, node: PlannedNode): string {
+    return script(
+        `if [ "$(${q(K0S_BIN)} version 2>/dev/null || true)" = ${q(plan.version)} ]; then`,
+        `    echo ${q(`dualstack: ${node.name} already runs k0s ${plan.version}; nothing to upgrade`)}`,
+        "    exit 0",
+        "fi",
+        upgradeLines(plan, node),
+    );
+}
+
+const upgradeNode = (plan: Plan, node: PlannedNode) => ({
+    kubectl: `${q(K0S_BIN)} kubectl`,
+    node: node.name,
+    // k0s' kubelets report the Kubernetes version with `+k0s` (v1.36.3+k0s for v1.36.3+k0s.2).
+    kubeletVersion: plan.version.split("+")[0],
+    drainTimeoutSeconds: DRAIN_TIMEOUT,
+    readyTimeoutSeconds: NODE_JOIN_TIMEOUT,
+});
+
+/** On the first controller before a worker's upgrade: drain it unless it already runs the version. */
+export function upgradeDrainScript(plan: Plan, node: PlannedNode): string {
+    return script(upgradeDrainLines(upgradeNode(plan, node)));
+}
+
+/** On the first controller after a worker's upgrade: the version awaited, the upgrade's cordon lifted. */
+export function upgradeUncordonScript(plan: Plan, node: PlannedNode): string {
+    return script(upgradeUncordonLines(upgradeNode(plan, node)));
 }
 
 /**

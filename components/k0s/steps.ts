@@ -6,8 +6,14 @@
 //   extra controllers, one at a time: token (on the first) -> [binary] -> config -> install
 //   workers, in parallel after the controllers: token (on the first) -> [binary] -> install
 //   every node that runs a kubelet: joined (on the first; its delete drains and deletes the Node)
-//   workers go in batches of cluster.workerUpgradeBatch (default 10%, at least 1, as k0sctl;
-//   batches.ts): a worker's install waits for the installs of the previous batch
+//   every worker, in batches of cluster.workerUpgradeBatch (default 10%, at least 1, as k0sctl),
+//   batch 1 after the last controller, each batch after the previous batch's uncordons:
+//   drain (on the first) -> upgrade -> uncordon (on the first); no-ops unless the version changed
+//
+// A controller's version is in its install (its update upgrades it, one at a time). A worker's
+// install ignores a later version (ignoreChanges on `create`; its update only reconfigures), so
+// workers join in parallel on a first up and a version change updates only their upgrade steps,
+// one batch at a time (batches.ts workerUpgradeSteps).
 //   with dualstack:registries, every node that runs a kubelet: registries before its install,
 //   one node after the other (a mirror change restarts one node at a time)
 //   with cluster.etcdSnapshots, every controller: backup (the k0s backup timer) after its install
@@ -16,7 +22,7 @@
 // own API), not for a membership step. Destroy runs the graph backwards: drain/delete each Node,
 // reset workers, then the controllers from the last one to the first.
 import { K0S_AIRGAP_BINARY } from "../distributions/k0s";
-import { upgradeBatches, workerBatchSize } from "../batches";
+import { upgradeBatches, workerBatchSize, workerUpgradeSteps } from "../batches";
 import type { Plan, PlannedNode } from "../plan";
 import { ClusterSteps, CommandStep, hostPrepOf, localFile, Step } from "../steps";
 import { createOnlySettings, k0sYamlSha256, K0S_CONFIG_PATH, renderK0sYaml, runsKubelet } from "./k0sconfig";
@@ -39,7 +45,11 @@ import {
     registryFiles,
     resetScript,
     tokenCreateScript,
+    upgradeDrainScript,
     upgradeScript,
+    upgradeUncordonScript,
+    workerReconfigureScript,
+    workerUpgradeScript,
 } from "./scripts";
 
 /** The secret input the registries drop-in is read from when it carries credentials. */
@@ -74,17 +84,28 @@ export function k0sSteps(plan: Plan): ClusterSteps {
     const controllersDone = previous!;
     // Workers in batches: each waits for the controllers, its own token and the previous batch.
     // The token is created after the controllers, so it is fresh when the worker joins.
-    const batches = workerBatches(plan);
     for (const node of plan.workers) {
-        const b = batches.findIndex((x) => x.includes(node.name));
-        const previousBatch = b > 0 ? batches[b - 1].map((m) => `${m}-install`) : [];
         const reg = registries(node);
-        steps.push(...nodeSteps(plan, node, [controllersDone, ...previousBatch, ...reg], [...new Set([firstInstall, controllersDone])]));
+        steps.push(...nodeSteps(plan, node, [controllersDone, ...reg], [...new Set([firstInstall, controllersDone])]));
     }
     // Registration (and readiness with k0s-managed Calico), checked from the first controller;
     // on destroy this step drains and deletes the Node before the node is reset.
     const kubelets = plan.nodes.filter((n) => runsKubelet(plan, n));
     steps.push(...kubelets.map((node) => joinedStep(plan, node)));
+    // The workers' versions: drain, upgrade, uncordon in batches, after every controller.
+    steps.push(
+        ...workerUpgradeSteps({
+            distribution: "k0s",
+            firstControlPlane: first.name,
+            batches: workerBatches(plan),
+            controlPlanesDone: [controllersDone],
+            ready: (w) => ({ drain: [`${w}-joined`], upgrade: plan.install.source === "airgap" ? [`${w}-binary`] : [] }),
+            scripts: (w) => {
+                const node = plan.workers.find((x) => x.name === w)!;
+                return { drain: upgradeDrainScript(plan, node), upgrade: workerUpgradeScript(plan, node), uncordon: upgradeUncordonScript(plan, node) };
+            },
+        }),
+    );
     steps.push({
         kind: "command",
         id: "kubeconfig",
@@ -103,6 +124,7 @@ export function k0sSteps(plan: Plan): ClusterSteps {
         kubeconfig: "kubeconfig",
         apiReady: [firstInstall],
         nodesJoined: plan.nodes.flatMap((n) => [`${n.name}-install`, ...(runsKubelet(plan, n) ? [`${n.name}-joined`] : [])]),
+        upgraded: (workerBatches(plan).at(-1) ?? []).map((w) => `${w}-uncordon`),
     };
 }
 
@@ -137,14 +159,17 @@ function nodeSteps(plan: Plan, node: PlannedNode, after: string[], joinVia: stri
         runsOn: n,
         script: "k0s-install",
         create: installScript(plan, node, sha),
-        update: upgradeScript(plan, node, sha),
+        // A controller's update upgrades it (one at a time); a worker's only reconfigures it: its
+        // version is its upgrade step's, so a version change leaves its install alone.
+        update: node.role === "control-plane" ? upgradeScript(plan, node, sha) : workerReconfigureScript(plan, node),
         delete: resetScript(plan, node),
         ...(token ? { stdin: { stdoutOf: token.id } } : {}),
         after: [hostPrepOf(n), ...after, ...out.filter((s) => s.id !== `${n}-airgap-stage`).map((s) => s.id)],
         triggers,
         // A joined node never reads its token again; a new token (e.g. a changed expiry) must not
         // restart it. A replaced node is created with the new one.
-        ignoreChanges: token ? ["stdin"] : [],
+        // A worker's create carries the version it joins with; later versions are its upgrade step's.
+        ignoreChanges: [...(token ? ["stdin"] : []), ...(node.role === "control-plane" ? [] : ["create"])],
         // The token is already a secret input; this keeps it secret in state even if that marking
         // were ever lost on the way.
         ...(token ? { secret: "stdin" as const } : {}),

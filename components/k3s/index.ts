@@ -27,6 +27,7 @@ export class K3sCluster extends pulumi.ComponentResource implements Cluster {
     readonly provider: k8s.Provider;
     readonly apiReady: pulumi.Resource[];
     readonly nodesJoined: pulumi.Resource[];
+    readonly upgraded: pulumi.Resource[];
     readonly kubectl = k3s.kubectl;
     readonly onNode: Record<string, pulumi.Resource[]>;
 
@@ -44,6 +45,7 @@ export class K3sCluster extends pulumi.ComponentResource implements Cluster {
         this.provider = cluster.provider;
         this.apiReady = cluster.apiReady;
         this.nodesJoined = cluster.nodesJoined;
+        this.upgraded = cluster.upgraded;
         this.onNode = cluster.onNode;
         this.registerOutputs({ kubeconfig: this.kubeconfig, apiServer: plan.api.url });
     }

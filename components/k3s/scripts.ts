@@ -10,7 +10,7 @@
 // - It writes /usr/local/bin/k3s-uninstall.sh (server) or k3s-agent-uninstall.sh (agent), which
 //   stop everything and remove /etc/rancher/k3s, /var/lib/rancher/k3s and the binary.
 // - Air-gap: images go to /var/lib/rancher/k3s/agent/images/ (docs/installation/airgap.md).
-import { calicoCleanupLines, cniDirsRecordLines, cniDirsRemoveLines, drainAndDeleteLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
+import { calicoCleanupLines, cniDirsRecordLines, cniDirsRemoveLines, drainAndDeleteLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, upgradeDrainLines, upgradeUncordonLines, waitUntil } from "../kube";
 import { k3sInstallerLines } from "../installers";
 import { registriesRemoveLines, registriesWriteLines, renderK3sRegistries, type RuntimeRestart } from "../registries";
 import { q, script } from "../shell";
@@ -117,12 +117,13 @@ function fetchInstaller(plan: Plan): string[] {
  * (install.sh would not), a changed version replaces the binary and restarts it.
  */
 export function installScript(plan: Plan, node: PlannedNode): string {
+    return script(cniDirsRecordLines(), `node=${q(node.name)}`, `version=${q(plan.version)}`, configFromStdinLines(), installerRunLines(plan, node));
+}
+
+/** config.yaml from stdin, the token file checked; a changed config leaves the restart marker. */
+function configFromStdinLines(): string[] {
     const p = K3S_PATHS;
-    const role = roleOf(node);
-    const lines: (string | string[])[] = [
-        cniDirsRecordLines(),
-        `node=${q(node.name)}`,
-        `version=${q(plan.version)}`,
+    return [
         `mkdir -p ${q(p.configDir)}`,
         `(umask 077 && cat > ${q(`${p.config}.new`)})`,
         `if [ -s ${q(`${p.config}.new`)} ]; then :; else echo 'dualstack: no config.yaml arrived on stdin' >&2; exit 1; fi`,
@@ -133,6 +134,14 @@ export function installScript(plan: Plan, node: PlannedNode): string {
         `    mv -f ${q(`${p.config}.new`)} ${q(p.config)}`,
         `    : > ${q(p.restartPending)}`,
         "fi",
+    ];
+}
+
+/** install.sh of `$version` (pinned or staged), the version checked, a server's API awaited. */
+function installerRunLines(plan: Plan, node: PlannedNode): string[] {
+    const p = K3S_PATHS;
+    const role = roleOf(node);
+    const lines: (string | string[])[] = [
         fetchInstaller(plan),
         "restart=false",
         `if [ -e ${q(p.restartPending)} ]; then restart=true; fi`,
@@ -154,7 +163,56 @@ export function installScript(plan: Plan, node: PlannedNode): string {
         );
     }
     lines.push(`rm -f ${q(p.restartPending)}`);
-    return script(...lines);
+    return lines.flat();
+}
+
+/**
+ * An agent's in-place change without its version (the install's `update`): a changed
+ * config.yaml restarts k3s-agent with the binary it has. The version is the upgrade step's.
+ */
+export function agentReconfigureScript(node: PlannedNode): string {
+    const p = K3S_PATHS;
+    return script(
+        `node=${q(node.name)}`,
+        configFromStdinLines(),
+        `if [ -e ${q(p.restartPending)} ]; then`,
+        `    systemctl restart ${q(k3s.serviceUnits[node.role])}`,
+        "fi",
+        `rm -f ${q(p.restartPending)}`,
+    );
+}
+
+/**
+ * An agent's upgrade (its upgrade step, between drain and uncordon): nothing when it already runs
+ * the pinned version; otherwise install.sh of that version over the config.yaml in place.
+ */
+export function agentUpgradeScript(plan: Plan, node: PlannedNode): string {
+    return script(
+        `node=${q(node.name)}`,
+        `version=${q(plan.version)}`,
+        'case "$(k3s --version 2>/dev/null || true)" in',
+        '    *"$version"*) echo "dualstack: $node already runs k3s $version; nothing to upgrade"; exit 0 ;;',
+        "esac",
+        installerRunLines(plan, node),
+    );
+}
+
+const upgradeNode = (plan: Plan, node: PlannedNode) => ({
+    kubectl: "k3s kubectl",
+    node: node.name,
+    kubeletVersion: plan.version,
+    drainTimeoutSeconds: TIMEOUTS.drain,
+    readyTimeoutSeconds: TIMEOUTS.nodeJoin,
+});
+
+/** On the first server before an agent's upgrade: drain it unless it already runs the version. */
+export function upgradeDrainScript(plan: Plan, node: PlannedNode): string {
+    return script(upgradeDrainLines(upgradeNode(plan, node)));
+}
+
+/** On the first server after an agent's upgrade: the version awaited, the upgrade's cordon lifted. */
+export function upgradeUncordonScript(plan: Plan, node: PlannedNode): string {
+    return script(upgradeUncordonLines(upgradeNode(plan, node)));
 }
 
 /**
@@ -182,11 +240,23 @@ export function uninstallScript(node: PlannedNode): string {
 }
 
 /**
- * Runs on the first server once `node` is installed: waits until the node is registered with the
- * pinned kubelet version. That makes `nodesJoined` true to its name and, after an upgrade, holds
- * the next server back until this one really runs the new version.
+ * Runs on the first server once `node` is installed: waits until the node is registered (a server
+ * with the pinned kubelet version). That makes `nodesJoined` true to its name and, after an
+ * upgrade, holds the next server back until this one really runs the new version.
  */
 export function memberCreateScript(plan: Plan, node: PlannedNode): string {
+    if (node.role !== "control-plane") {
+        // An agent's version is its upgrade step's (drain, upgrade, uncordon in batches): its
+        // membership only waits for it to register, so a version change leaves it alone.
+        return script(
+            `node=${q(node.name)}`,
+            waitUntil({
+                condition: `k3s kubectl get node "$node" >/dev/null 2>&1`,
+                timeoutSeconds: TIMEOUTS.nodeJoin,
+                what: `node ${node.name} registering (see journalctl -u ${k3s.serviceUnits[node.role]} on ${node.name})`,
+            }),
+        );
+    }
     const joined = `[ "$(k3s kubectl get node "$node" -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null || true)" = "$version" ]`;
     return script(
         `node=${q(node.name)}`,

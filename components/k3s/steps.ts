@@ -7,28 +7,35 @@
 //
 //   install(server 1) ─┬─ install(server 2) ── member(server 2) ── install(server 3) ── member(server 3) ─┐
 //                      ├─ kubeconfig                                                                     │
-//                      └─────────────────────────────────────────────────────────────────────────────────┴─ install(agent i) ── member(agent i)
-//                                                                                                           (agents in batches)
+//                      └─────────────────────────────────────────────────────────────────────────────────┼─ install(agent i) ── member(agent i)
+//                                                                                                           │  (all agents in parallel)
+//   batch 1: drain(a) ── upgrade(a) ── uncordon(a) ── batch 2: drain(b) ── ... ◄─────────────────────────────┘
+//   (each agent's drain also after its member)
 // - Servers join one at a time: each waits for the previous one to answer /readyz and register
 //   (etcd membership changes one by one).
 // - Agents wait for the whole control plane, not for each other: the critical path grows with the
-//   number of servers only. Waiting for all servers (not only the first) is what makes the same
-//   graph give the other two orders: an upgrade updates servers one at a time and only then agents
-//   (kubelets never newer than an API server, Kubernetes' skew policy), and destroy removes agents
-//   first, then the extra servers newest first, then the first server.
-// - Agents go in batches of cluster.workerUpgradeBatch (default 10% of them, at least 1, as
-//   k0sctl; batches.ts): an agent's install waits for the members of the previous batch, so an
-//   upgrade restarts one batch at a time, and a first join proceeds batch by batch too.
+//   number of servers only. Waiting for all servers (not only the first) is what makes destroy
+//   remove agents first, then the extra servers newest first, then the first server.
+// - A server's version is in its install: an upgrade updates servers one at a time. An agent's
+//   install ignores a later version (ignoreChanges on `create`; its update only applies
+//   config.yaml); its version is in three upgrade steps (batches.ts workerUpgradeSteps): drain on
+//   the first server, upgrade on the agent, uncordon on the first server. Agents go in batches
+//   of cluster.workerUpgradeBatch (default 10% of them, at least 1, as k0sctl), batch 1 after the
+//   last server (kubelets never newer than an API server, Kubernetes' skew policy), each batch
+//   after the previous batch's uncordons. On a first up every agent joins at once and the upgrade
+//   steps are a chain of no-ops, one link per batch.
 // - With dualstack:registries, registries(n) writes registries.yaml before install(n); they run
 //   one node after the other (servers first), so a mirror change restarts one node at a time.
 // - member(n) runs on the first server: its create waits until n registered with the pinned
 //   kubelet version, its delete drains and deletes n while the API is up. It depends on install(n),
 //   so it is deleted (drain) before install(n) is (uninstall), also when only n leaves the stack.
-import { upgradeBatches, workerBatchSize } from "../batches";
+import { upgradeBatches, workerBatchSize, workerUpgradeSteps } from "../batches";
 import type { Plan, PlannedNode } from "../plan";
 import { ClusterSteps, CommandStep, hostPrepOf, localFile, Step } from "../steps";
 import { createOnlySettings, renderK3sConfig } from "./config";
 import {
+    agentReconfigureScript,
+    agentUpgradeScript,
     AIRGAP_FILES,
     airgapStageCreateScript,
     airgapStageDeleteScript,
@@ -44,6 +51,8 @@ import {
     tokenCreateScript,
     tokenDeleteScript,
     uninstallScript,
+    upgradeDrainScript,
+    upgradeUncordonScript,
 } from "./scripts";
 
 /** The secret input the token steps read on stdin (K3sCluster passes the join token under it). */
@@ -74,11 +83,6 @@ export function k3sSteps(plan: Plan, airgapImages: string[] = []): ClusterSteps 
     /** The last step of the control plane so far: the next server (and the agents) wait for it. */
     let controlPlaneDone = firstInstall;
     let previousRegistries: string | undefined;
-    const batches = agentBatches(plan);
-    const previousBatch = (n: string): string[] => {
-        const b = batches.findIndex((x) => x.includes(n));
-        return b > 0 ? batches[b - 1].map((m) => `${m}-member`) : [];
-    };
     for (const node of [...plan.controlPlanes, ...plan.workers]) {
         const n = node.name;
         const isFirst = n === first;
@@ -89,7 +93,7 @@ export function k3sSteps(plan: Plan, airgapImages: string[] = []): ClusterSteps 
             steps.push(registries);
             previousRegistries = registries.id;
         }
-        const order = isFirst ? [] : node.role === "control-plane" ? [controlPlaneDone] : [...new Set([firstInstall, controlPlaneDone]), ...previousBatch(n)];
+        const order = isFirst ? [] : node.role === "control-plane" ? [controlPlaneDone] : [...new Set([firstInstall, controlPlaneDone])];
         const copies = ready.filter((s) => s.kind === "copy").map((s) => s.id);
         const install = installStep(plan, node, [hostPrepOf(n), `${n}-token`, ...copies, ...(registries ? [registries.id] : []), ...order]);
         steps.push(install);
@@ -101,6 +105,19 @@ export function k3sSteps(plan: Plan, airgapImages: string[] = []): ClusterSteps 
             if (node.role === "control-plane") controlPlaneDone = member.id;
         }
     }
+    steps.push(
+        ...workerUpgradeSteps({
+            distribution: "k3s",
+            firstControlPlane: first,
+            batches: agentBatches(plan),
+            controlPlanesDone: [controlPlaneDone],
+            ready: (w) => ({ drain: [`${w}-member`], upgrade: steps.filter((s) => s.kind === "copy" && s.runsOn === w).map((s) => s.id) }),
+            scripts: (w) => {
+                const node = plan.workers.find((x) => x.name === w)!;
+                return { drain: upgradeDrainScript(plan, node), upgrade: agentUpgradeScript(plan, node), uncordon: upgradeUncordonScript(plan, node) };
+            },
+        }),
+    );
     steps.push({
         kind: "command",
         id: "kubeconfig",
@@ -114,7 +131,8 @@ export function k3sSteps(plan: Plan, airgapImages: string[] = []): ClusterSteps 
         silent: true,
         deleteBeforeReplace: false,
     });
-    return { steps, kubeconfig: "kubeconfig", apiReady: [firstInstall], nodesJoined: [...installs, ...members] };
+    const batches = agentBatches(plan);
+    return { steps, kubeconfig: "kubeconfig", apiReady: [firstInstall], nodesJoined: [...installs, ...members], upgraded: (batches.at(-1) ?? []).map((w) => `${w}-uncordon`) };
 }
 
 /** What one node's install waits for on its own host: the token file and, air-gapped, the staged files. */
@@ -187,18 +205,25 @@ function registriesStep(plan: Plan, node: PlannedNode, previous: string | undefi
     };
 }
 
-/** Installs or upgrades k3s (config on stdin); its delete uninstalls and cleans up. */
+/**
+ * Installs k3s (config on stdin); its delete uninstalls and cleans up. A server's update upgrades
+ * it too (servers one at a time); an agent's only applies its config: its version is the upgrade
+ * step's, so a version change leaves its install (and the parallel join) alone.
+ */
 function installStep(plan: Plan, node: PlannedNode, after: string[]): CommandStep {
     const n = node.name;
     const install = installScript(plan, node);
     const isFirst = n === plan.firstControlPlane.name;
+    const agent = node.role !== "control-plane";
     return {
         kind: "command",
         id: `${n}-install`,
         runsOn: n,
         script: "k3s-install",
         create: install,
-        update: install,
+        update: agent ? agentReconfigureScript(node) : install,
+        // The agent's create carries the version it joins with; later versions are its upgrade step's.
+        ...(agent ? { ignoreChanges: ["create"] } : {}),
         delete: uninstallScript(node),
         stdin: { text: renderK3sConfig(plan, node), file: K3S_PATHS.config },
         after,

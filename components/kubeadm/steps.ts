@@ -72,6 +72,8 @@ export function kubeadmSteps(plan: Plan): ClusterSteps {
         kubeconfig: "kubeconfig",
         apiReady: [firstInstall],
         nodesJoined: plan.nodes.flatMap((n) => [`${n.name}-install`, `${n.name}-joined`]),
+        // Workers upgrade through their installs (in parallel), part of nodesJoined.
+        upgraded: [],
     };
 }
 

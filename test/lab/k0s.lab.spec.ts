@@ -59,7 +59,7 @@ function labConfig(lab: Lab): Record<string, string> {
             provider: "calico",
         },
         calico: { mode: "bird" },
-        cluster: { controllersRunWorkloads: true, tokenExpiry: "15m", workerUpgradeBatch: 2 },
+        cluster: { controllersRunWorkloads: true, tokenExpiry: "15m" },
         install: { source: "airgap", airgapDir: DOUBLE_DIR },
         traefik: { loadBalancer: "none" },
         checks: { enabled: false },

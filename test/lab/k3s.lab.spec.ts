@@ -72,8 +72,6 @@ function labConfig(lab: Lab, c: Cfg): Record<string, string> {
             ? { nodeIpv6Prefix: "fd5e:1ab:7c2d:1::/64", podCidrs: ["fd5e:1ab:7c2d:4200::/56", "10.42.0.0/16"], serviceCidrs: ["fd5e:1ab:7c2d:43::/112", "10.43.0.0/16"] }
             : { nodeIpv6Prefix: "fd5e:1ab:7c2d:1::/64", podCidrs: ["10.42.0.0/16", "fd5e:1ab:7c2d:4200::/56"], serviceCidrs: ["10.43.0.0/16", "fd5e:1ab:7c2d:43::/112"] },
         install: { source: "airgap", airgapDir: c.airgap },
-        // Every agent in one batch: the lab shows agents joining concurrently (batches: unit tests).
-        cluster: { workerUpgradeBatch: Math.max(1, c.hosts.length - c.servers) },
         checks: { enabled: false },
     });
 }

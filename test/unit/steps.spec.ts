@@ -24,7 +24,7 @@ describe("steps: stepArtifacts and waitsFor", () => {
     });
 
     it("waitsFor follows `after` transitively, host preparations included", () => {
-        const steps = { steps: [step({ id: "a", after: ["hostprep:cp1"] }), step({ id: "b", after: ["a"] }), step({ id: "c", after: ["b"] })], kubeconfig: "a", apiReady: [], nodesJoined: [] };
+        const steps = { steps: [step({ id: "a", after: ["hostprep:cp1"] }), step({ id: "b", after: ["a"] }), step({ id: "c", after: ["b"] })], kubeconfig: "a", apiReady: [], nodesJoined: [], upgraded: [] };
         assert.deepEqual([...waitsFor(steps, "c")].sort(), ["a", "b", "hostprep:cp1"]);
     });
 });

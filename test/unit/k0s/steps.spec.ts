@@ -31,21 +31,35 @@ describe("k0s/steps: order as data", () => {
         assert.equal(stepById(s, "ctl3-token").runsOn, "ctl1");
     });
 
-    it("workers in one batch (workerUpgradeBatch: 3) join in parallel after the last controller, each with a fresh token; none waits for another worker", () => {
-        const s = steps(3, 3, { cluster: { workerUpgradeBatch: 3 } });
+    it("workers join in parallel after the last controller, each with a fresh token; none waits for another worker, whatever the batches", () => {
+        // Default batches (here of 1): batches order the upgrade steps, never the installs.
         for (const w of ["worker1", "worker2", "worker3"]) {
             assert.deepEqual(after(s, `${w}-install`), [hostPrepOf(w), "ctl3-install", `${w}-token`]);
             assert.deepEqual(after(s, `${w}-token`), ["ctl1-install", "ctl3-install"]);
-            assert.ok(![...waitsFor(s, `${w}-install`)].some((id) => id.startsWith("worker") && !id.startsWith(`${w}-`)));
+            for (const id of [`${w}-install`, `${w}-joined`]) assert.ok(![...waitsFor(s, id)].some((x) => x.startsWith("worker") && !x.startsWith(`${w}-`)), `${id} waits for no other worker`);
         }
+        const big = steps(1, 20);
+        assert.deepEqual(after(big, "worker3-install"), [hostPrepOf("worker3"), "ctl1-install", "worker3-token"]);
     });
 
-    it("workers go in batches of 10%, at least 1 (k0sctl's default): each batch after the previous batch's installs", () => {
-        assert.deepEqual(after(s, "worker1-install"), [hostPrepOf("worker1"), "ctl3-install", "worker1-token"]);
-        assert.deepEqual(after(s, "worker2-install"), [hostPrepOf("worker2"), "ctl3-install", "worker1-install", "worker2-token"]);
+    it("workers upgrade in batches of 10%, at least 1 (k0sctl's default): drain, upgrade, uncordon; each batch's drains after the previous batch's uncordons", () => {
+        assert.deepEqual(after(s, "worker1-drain"), ["worker1-joined", "ctl3-install"]);
+        assert.deepEqual(after(s, "worker1-upgrade"), ["worker1-drain"]);
+        assert.deepEqual(after(s, "worker1-uncordon"), ["worker1-upgrade"]);
+        assert.deepEqual(after(s, "worker2-drain"), ["worker2-joined", "worker1-uncordon"]);
+        for (const w of ["worker1", "worker2", "worker3"]) {
+            assert.equal(stepById(s, `${w}-drain`).runsOn, "ctl1");
+            assert.equal(stepById(s, `${w}-upgrade`).runsOn, w);
+            assert.equal(stepById(s, `${w}-uncordon`).runsOn, "ctl1");
+        }
+        assert.deepEqual(s.upgraded, ["worker3-uncordon"]);
+        // 20 workers: batches of 2; the second batch's drains wait for the whole first batch.
         const big = steps(1, 20);
-        assert.deepEqual(after(big, "worker3-install"), [hostPrepOf("worker3"), "ctl1-install", "worker1-install", "worker2-install", "worker3-token"]);
-        assert.ok(!waitsFor(big, "worker4-install").has("worker3-install"), "workers of one batch never wait for each other");
+        for (const w of ["worker3", "worker4"]) assert.deepEqual(after(big, `${w}-drain`), [`${w}-joined`, "worker1-uncordon", "worker2-uncordon"]);
+        assert.ok(!waitsFor(big, "worker4-uncordon").has("worker3-upgrade"), "workers of one batch never wait for each other");
+        // Air-gapped, the upgrade also waits for the staged binary.
+        const air = steps(1, 1, { install: { source: "airgap", airgapDir: "/srv/k0s" } });
+        assert.deepEqual(after(air, "worker1-upgrade"), ["worker1-drain", "worker1-binary"]);
     });
 
     it("registries and backups: registries one kubelet node after the other before each install; a backup timer after each controller's install", () => {
@@ -57,14 +71,21 @@ describe("k0s/steps: order as data", () => {
         assert.throws(() => stepById(r, "worker1-backup"));
     });
 
-    it("upgrade: the install's update (k0s upgrade script) follows the same edges, controllers one at a time, then workers", () => {
+    it("upgrade: controllers' installs update (k0s upgrade script) one at a time, then the workers' upgrade steps batch by batch; worker installs ignore the version", () => {
         const up = steps(3, 3, { version: "v1.36.4+k0s.0" });
         assert.deepEqual(up.steps.map((x) => [x.id, x.after]), s.steps.map((x) => [x.id, x.after]));
-        for (const id of ["ctl1-install", "ctl2-install", "worker1-install"]) {
-            const i = stepById(up, id) as CommandStep;
-            assert.ok(i.update !== undefined && i.update !== i.create, `${id} upgrades in place`);
+        const cmd = (x: ClusterSteps, id: string) => stepById(x, id) as CommandStep;
+        for (const id of ["ctl1-install", "ctl2-install", "ctl3-install"]) {
+            assert.ok(cmd(up, id).update !== undefined && cmd(up, id).update !== cmd(up, id).create, `${id} upgrades in place`);
+            assert.notEqual(cmd(up, id).update, cmd(s, id).update);
         }
-        assert.ok(waitsFor(up, "ctl3-install").has("ctl2-install") && waitsFor(up, "worker2-install").has("ctl3-install"));
+        for (const w of ["worker1", "worker2", "worker3"]) {
+            assert.deepEqual(cmd(up, `${w}-install`).ignoreChanges, ["stdin", "create"]);
+            assert.equal(cmd(up, `${w}-install`).update, cmd(s, `${w}-install`).update, `${w}'s install is left alone`);
+            for (const x of ["drain", "upgrade", "uncordon"]) assert.notEqual(cmd(up, `${w}-${x}`).update, cmd(s, `${w}-${x}`).update, `${w}-${x} carries the version`);
+            assert.match(cmd(up, `${w}-upgrade`).update!, /v1\.36\.4\+k0s\.0/);
+        }
+        assert.ok(waitsFor(up, "ctl3-install").has("ctl2-install") && waitsFor(up, "worker1-drain").has("ctl3-install") && waitsFor(up, "worker2-drain").has("worker1-uncordon"));
     });
 
     it("registration (controllers run workloads by default): a joined step per kubelet node, on the first controller, after the node's and the first install; the first's has no drain", () => {
@@ -104,8 +125,8 @@ describe("k0s/steps: order as data", () => {
                 })),
             );
         const replaced = assertReplacedDeletesKeepTheRest(air(), air("fd45:a71:55a6:1::99"));
-        // What the real engine replaced (node-ip is create-only); the staging steps stay.
-        assert.deepEqual([...replaced].sort(), ["worker1-install", "worker1-joined", "worker1-token"]);
+        // What the real engine replaced (node-ip is create-only), plus the upgrade steps that follow the install; the staging steps stay.
+        assert.deepEqual([...replaced].sort(), ["worker1-drain", "worker1-install", "worker1-joined", "worker1-token", "worker1-uncordon", "worker1-upgrade"]);
     });
 
     it("every step comes after the steps it waits for (registerSteps registers in list order)", () => {

@@ -66,8 +66,8 @@ function urnOf(r: RunResult, name: string): string {
 }
 
 /** Longest chain of K3sCluster resources (in resources): how many steps must run one after another. */
-function criticalPath(r: RunResult): number {
-    const mine = new Map(k3s(r).map((x) => [x.urn, x]));
+function criticalPath(r: RunResult, keep: (x: Registered) => boolean = () => true): number {
+    const mine = new Map(k3s(r).filter(keep).map((x) => [x.urn, x]));
     const memo = new Map<string, number>();
     const depth = (x: Registered): number => {
         if (memo.has(x.urn)) return memo.get(x.urn)!;
@@ -95,12 +95,18 @@ describe("k3s: resource graph under the mock runtime (lab-k3s)", () => {
             "cluster-k8s",
             "cluster-kubeconfig",
             "cluster-token",
+            "cluster-worker1-drain",
             "cluster-worker1-install",
             "cluster-worker1-member",
             "cluster-worker1-token",
+            "cluster-worker1-uncordon",
+            "cluster-worker1-upgrade",
+            "cluster-worker2-drain",
             "cluster-worker2-install",
             "cluster-worker2-member",
             "cluster-worker2-token",
+            "cluster-worker2-uncordon",
+            "cluster-worker2-upgrade",
         ]);
     });
 
@@ -187,7 +193,16 @@ describe("k3s: resource graph under the mock runtime (lab-k3s)", () => {
             const install = get(r, `cluster-${n.name}-install`);
             assert.equal(install.inputs.stdin, byPath.get(`nodes/${n.name}${K3S_PATHS.config}`));
             assert.equal(install.inputs.create, cmd(`nodes/${n.name}/scripts/k3s-install-create.sh`));
-            assert.equal(install.inputs.update, install.inputs.create, "an upgrade re-runs the same installer");
+            if (n.role === "control-plane") assert.equal(install.inputs.update, install.inputs.create, "a server's upgrade re-runs the same installer");
+            else {
+                // An agent's update only applies config.yaml; its version is its upgrade step's.
+                assert.equal(install.inputs.update, cmd(`nodes/${n.name}/scripts/k3s-install-update.sh`));
+                assert.ok(!install.inputs.update.includes("INSTALL_K3S_VERSION"), `${n.name}: the install's update carries no version`);
+                const upgrade = get(r, `cluster-${n.name}-upgrade`);
+                assert.equal(upgrade.inputs.create, cmd(`nodes/${n.name}/scripts/k3s-upgrade-create.sh`));
+                assert.ok(upgrade.inputs.create.includes("INSTALL_K3S_VERSION"), `${n.name}: the upgrade step runs the installer`);
+                for (const x of ["drain", "uncordon"]) assert.equal(get(r, `cluster-${n.name}-${x}`).inputs.create, cmd(`nodes/cp1/scripts/k3s-${x}-${n.name}-create.sh`));
+            }
             assert.equal(install.inputs.delete, cmd(`nodes/${n.name}/scripts/k3s-install-delete.sh`));
             assert.deepEqual(install.inputs.triggers.slice(0, 5), createOnlySettings(plan, n));
         }
@@ -203,8 +218,8 @@ describe("k3s: resource graph under the mock runtime (lab-k3s)", () => {
 describe("k3s: HA order and scaling (3 servers)", () => {
     const results = new Map<number, RunResult>();
     before(async () => {
-        // Every agent in one batch (workerUpgradeBatch): the parallel join is what is measured here.
-        for (const agents of [2, 8]) results.set(agents, await run(clusterConfig(3, agents, { cluster: { workerUpgradeBatch: agents } })));
+        // Default batches: 10% of the agents, at least 1, so here one agent per batch.
+        for (const agents of [2, 8]) results.set(agents, await run(clusterConfig(3, agents)));
     });
 
     it("servers join one at a time: each waits for the previous one to be up and registered", () => {
@@ -230,11 +245,15 @@ describe("k3s: HA order and scaling (3 servers)", () => {
         }
     });
 
-    it("the critical path does not grow with the number of agents", () => {
-        const [two, eight] = [criticalPath(results.get(2)!), criticalPath(results.get(8)!)];
+    it("the join's critical path does not grow with the number of agents; a first up adds one no-op drain, upgrade and uncordon per batch", () => {
+        const joined = (r: RunResult) => criticalPath(r, (x) => !/-(drain|upgrade|uncordon)$/.test(x.name));
+        const [two, eight] = [joined(results.get(2)!), joined(results.get(8)!)];
         assert.equal(two, eight);
         // random token, token file, cp1, cp2, cp2-member, cp3, cp3-member, agent install, agent member.
         assert.equal(eight, 9);
+        // Everything: the join, then the batches' chain (no-ops at the target version): 3 steps a batch.
+        assert.equal(criticalPath(results.get(2)!), 9 + 3 * 2);
+        assert.equal(criticalPath(results.get(8)!), 9 + 3 * 8);
     });
 
     it("destroy order from the graph: agents first, then the extra servers newest first, then the first server", () => {
@@ -269,15 +288,24 @@ describe("k3s: what a config change does to the registered inputs", () => {
         base = inputsOf(await run(clusterConfig(1, 2)));
     });
 
-    it("a version change updates every install in place (same triggers) and re-checks every member", async () => {
+    it("a version change updates the server's install and the agents' upgrade steps in place (same triggers); agents' installs and members stay", async () => {
         const up = inputsOf(await run(clusterConfig(1, 2, { version: "v1.34.1+k3s1" })));
         for (const n of ["cp1", "worker1", "worker2"]) {
             const [a, b] = [base.get(`cluster-${n}-install`)!, up.get(`cluster-${n}-install`)!];
             assert.deepEqual(b.triggers, a.triggers, `${n}: a version change must not replace (uninstall) the node`);
-            assert.notEqual(b.update, a.update);
             assert.equal(b.delete, a.delete);
         }
-        assert.notEqual(up.get("cluster-worker1-member")!.create, base.get("cluster-worker1-member")!.create);
+        assert.notEqual(up.get("cluster-cp1-install")!.update, base.get("cluster-cp1-install")!.update);
+        for (const w of ["worker1", "worker2"]) {
+            // The agent's create changes but is ignored (ignoreChanges); its update has no version.
+            assert.equal(up.get(`cluster-${w}-install`)!.update, base.get(`cluster-${w}-install`)!.update, w);
+            assert.equal(up.get(`cluster-${w}-member`)!.create, base.get(`cluster-${w}-member`)!.create, w);
+            for (const x of ["drain", "upgrade", "uncordon"]) {
+                const [a, b] = [base.get(`cluster-${w}-${x}`)!, up.get(`cluster-${w}-${x}`)!];
+                assert.notEqual(b.update, a.update, `${w}-${x} carries the version`);
+                assert.deepEqual(b.triggers, a.triggers, `${w}-${x} is updated, not replaced`);
+            }
+        }
     });
 
     it("a create-only change (pod CIDRs) changes every install's triggers, so preview shows replacements", async () => {

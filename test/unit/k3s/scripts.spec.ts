@@ -8,6 +8,7 @@ import { createOnlySettings, k3sConfig, renderK3sConfig } from "../../../compone
 import { artifacts } from "../../../components/k3s/render";
 import { installScript, K3S_PATHS, uninstallScript } from "../../../components/k3s/scripts";
 import { k3sSteps } from "../../../components/k3s/steps";
+import { stepById } from "../../../components/steps";
 import { rewriteKubeconfigServer } from "../../../components/kube";
 import { canonicalIPv6, familyOfAddress, httpsUrl } from "../../../components/net";
 import { loadPlan, Plan } from "../../../components/plan";
@@ -215,14 +216,25 @@ describe("k3s: create-only settings and steps", () => {
         }
     });
 
-    it("removing an agent leaves every other step byte-identical", () => {
+    it("removing an agent leaves every other step byte-identical (its batch neighbours' drains only wait for other steps)", () => {
         const all = k3sSteps(planOf(clusterConfig(1, 2)));
         const fewer = k3sSteps(planOf(clusterConfig(1, 1)));
         const byId = (s: typeof all) => new Map(s.steps.map((step) => [step.id, JSON.stringify(step)]));
         const [a, b] = [byId(all), byId(fewer)];
         assert.deepEqual([...new Set(fewer.steps.map((s) => s.id.split("-")[0]))], ["cp1", "worker1", "kubeconfig"]);
         for (const [id, step] of b) assert.equal(step, a.get(id), id);
-        assert.deepEqual([...a.keys()].filter((id) => !b.has(id)), ["worker2-token", "worker2-install", "worker2-member"]);
+        assert.deepEqual([...a.keys()].filter((id) => !b.has(id)), ["worker2-token", "worker2-install", "worker2-member", "worker2-drain", "worker2-upgrade", "worker2-uncordon"]);
+        // Removing an agent that is not the last one rebatches the ones after it: their drains wait
+        // for another batch. Only `after` (the resource's dependsOn) changes, which never updates a
+        // resource; every input Pulumi compares stays byte-identical.
+        const three = k3sSteps(planOf(clusterConfig(1, 3)));
+        const middleGone = k3sSteps(planOf({ ...clusterConfig(1, 3), nodes: [cp(1), wk(1), wk(3)] }));
+        const inputs = (s: typeof all) => new Map(s.steps.map((step) => [step.id, JSON.stringify({ ...step, after: undefined })]));
+        const [c, d] = [inputs(three), inputs(middleGone)];
+        for (const [id, step] of d) assert.equal(step, c.get(id), id);
+        const afterChanged = middleGone.steps.filter((s) => JSON.stringify(s.after) !== JSON.stringify(three.steps.find((x) => x.id === s.id)!.after)).map((s) => s.id);
+        assert.deepEqual(afterChanged, ["worker3-drain"]);
+        assert.deepEqual(stepById(middleGone, "worker3-drain").after, ["worker3-member", "worker1-uncordon"]);
     });
 
     it("install scripts pin the version, pass the role, and read config (not the token) from stdin", () => {

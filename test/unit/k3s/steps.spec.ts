@@ -30,28 +30,40 @@ describe("k3s/steps: order as data", () => {
         assert.ok(waitsFor(s, "cp3-install").has("cp1-install"));
     });
 
-    it("agents in one batch (workerUpgradeBatch: 3) join in parallel after the whole control plane: none waits for another agent", () => {
-        const s = steps(3, 3, { cluster: { workerUpgradeBatch: 3 } });
-        for (const a of ["worker1", "worker2", "worker3"]) {
-            assert.deepEqual(after(s, `${a}-install`), [hostPrepOf(a), `${a}-token`, "cp1-install", "cp3-member"]);
-            const all = waitsFor(s, `${a}-install`);
-            for (const srv of ["cp1-install", "cp2-install", "cp2-member", "cp3-install", "cp3-member"]) assert.ok(all.has(srv), `${a} after ${srv}`);
-            assert.ok(![...all].some((id) => id.startsWith("worker") && !id.startsWith(`${a}-`)), `${a} waits for no other agent`);
+    it("agents join in parallel after the whole control plane: none waits for another agent, whatever the batches", () => {
+        // Default batches (here of 1): batches order the upgrade steps, never the installs.
+        for (const x of [s, steps(1, 25)]) {
+            for (const a of x.steps.filter((y) => y.id.startsWith("worker") && y.id.endsWith("-install")).map((y) => y.id.replace(/-install$/, ""))) {
+                const all = waitsFor(x, `${a}-install`);
+                assert.ok(all.has(`${x === s ? "cp3" : "cp1"}-${x === s ? "member" : "install"}`), `${a} after the control plane`);
+                assert.ok(![...all].some((id) => id.startsWith("worker") && !id.startsWith(`${a}-`)), `${a} waits for no other agent`);
+                assert.ok(![...waitsFor(x, `${a}-member`)].some((id) => id.startsWith("worker") && !id.startsWith(`${a}-`)), `${a}'s membership waits for no other agent`);
+            }
         }
+        for (const a of ["worker1", "worker2", "worker3"]) assert.deepEqual(after(s, `${a}-install`), [hostPrepOf(a), `${a}-token`, "cp1-install", "cp3-member"]);
     });
 
-    it("agents go in batches of 10%, at least 1 (k0sctl's default): each batch after the previous batch's members", () => {
-        // 3 agents: batches of 1, so each agent waits for the previous one to run the pinned version.
-        assert.deepEqual(after(s, "worker1-install"), [hostPrepOf("worker1"), "worker1-token", "cp1-install", "cp3-member"]);
-        assert.deepEqual(after(s, "worker2-install"), [hostPrepOf("worker2"), "worker2-token", "cp1-install", "cp3-member", "worker1-member"]);
-        assert.deepEqual(after(s, "worker3-install"), [hostPrepOf("worker3"), "worker3-token", "cp1-install", "cp3-member", "worker2-member"]);
-        // 25 agents: batches of 2 (10% rounded down); the third batch waits for the whole second one.
+    it("agents upgrade in batches of 10%, at least 1 (k0sctl's default): drain, upgrade, uncordon; each batch's drains after the previous batch's uncordons", () => {
+        // 3 agents: batches of 1. Batch 1 after the last server (kubelets never newer than an API server).
+        assert.deepEqual(after(s, "worker1-drain"), ["worker1-member", "cp3-member"]);
+        assert.deepEqual(after(s, "worker1-upgrade"), ["worker1-drain"]);
+        assert.deepEqual(after(s, "worker1-uncordon"), ["worker1-upgrade"]);
+        assert.deepEqual(after(s, "worker2-drain"), ["worker2-member", "worker1-uncordon"]);
+        assert.deepEqual(after(s, "worker3-drain"), ["worker3-member", "worker2-uncordon"]);
+        for (const a of ["worker1", "worker2", "worker3"]) {
+            assert.equal(stepById(s, `${a}-drain`).runsOn, "cp1");
+            assert.equal(stepById(s, `${a}-upgrade`).runsOn, a);
+            assert.equal(stepById(s, `${a}-uncordon`).runsOn, "cp1");
+            for (const x of ["drain", "upgrade", "uncordon"]) assert.deepEqual((stepById(s, `${a}-${x}`) as CommandStep).triggers, [{ idOf: `${a}-install` }]);
+        }
+        assert.deepEqual(s.upgraded, ["worker3-uncordon"]);
+        // 25 agents: batches of 2 (10% rounded down); the third batch's drains wait for the whole second batch.
         const big = steps(1, 25);
-        assert.deepEqual(after(big, "worker5-install").slice(-2), ["worker3-member", "worker4-member"]);
-        assert.deepEqual(after(big, "worker6-install").slice(-2), ["worker3-member", "worker4-member"]);
-        assert.ok(!waitsFor(big, "worker6-install").has("worker5-install"), "agents of one batch never wait for each other");
+        for (const a of ["worker5", "worker6"]) assert.deepEqual(after(big, `${a}-drain`), [`${a}-member`, "worker3-uncordon", "worker4-uncordon"]);
+        assert.ok(!waitsFor(big, "worker6-uncordon").has("worker5-upgrade"), "agents of one batch never wait for each other");
+        assert.deepEqual(big.upgraded, ["worker25-uncordon"]);
         // workerUpgradeBatch overrides the default.
-        assert.deepEqual(after(steps(1, 4, { cluster: { workerUpgradeBatch: 2 } }), "worker3-install").slice(-2), ["worker1-member", "worker2-member"]);
+        assert.deepEqual(after(steps(1, 4, { cluster: { workerUpgradeBatch: 2 } }), "worker3-drain"), ["worker3-member", "worker1-uncordon", "worker2-uncordon"]);
     });
 
     it("registries: one node after the other, servers first, each before its node's install", () => {
@@ -63,7 +75,7 @@ describe("k3s/steps: order as data", () => {
         for (const n of ["cp1", "cp2", "worker1", "worker2"]) assert.ok(after(r, `${n}-install`).includes(`${n}-registries`));
     });
 
-    it("upgrade: a changed version updates servers one at a time, then agents (kubelet never newer than an API server)", () => {
+    it("upgrade: a changed version updates servers one at a time, then agents' upgrade steps batch by batch; agent installs ignore it", () => {
         // Updates follow the same edges as creates; the member step holds the next server back until
         // this one runs the new kubelet version.
         const up = steps(3, 3, { version: "v1.34.1+k3s1" });
@@ -71,7 +83,20 @@ describe("k3s/steps: order as data", () => {
         const member = stepById(up, "cp2-member") as CommandStep;
         assert.equal(member.update, member.create);
         assert.match(member.create, /version='?v1\.34\.1\+k3s1'?/);
-        assert.ok(waitsFor(up, "cp3-install").has("cp2-member") && waitsFor(up, "worker1-install").has("cp3-member"));
+        const cmd = (x: ClusterSteps, id: string) => stepById(x, id) as CommandStep;
+        for (const n of ["cp1", "cp2", "cp3"]) {
+            assert.notEqual(cmd(up, `${n}-install`).update, cmd(s, `${n}-install`).update, `${n}'s install upgrades it`);
+            assert.equal(cmd(up, `${n}-install`).ignoreChanges, undefined);
+        }
+        for (const a of ["worker1", "worker2", "worker3"]) {
+            // The install's create (the version it joined with) is ignored; its update has no version.
+            assert.deepEqual(cmd(up, `${a}-install`).ignoreChanges, ["create"]);
+            assert.equal(cmd(up, `${a}-install`).update, cmd(s, `${a}-install`).update, `${a}'s install is left alone`);
+            assert.doesNotMatch(cmd(up, `${a}-install`).update!, /v1\.3/);
+            for (const x of ["drain", "upgrade", "uncordon"]) assert.notEqual(cmd(up, `${a}-${x}`).update, cmd(s, `${a}-${x}`).update, `${a}-${x} carries the version`);
+            assert.match(cmd(up, `${a}-upgrade`).update!, /v1\.34\.1\+k3s1/);
+        }
+        assert.ok(waitsFor(up, "cp3-install").has("cp2-member") && waitsFor(up, "worker1-drain").has("cp3-member") && waitsFor(up, "worker2-drain").has("worker1-uncordon"));
     });
 
     it("destroy (the reverse): a node's membership (drain) goes before its uninstall; agents before servers; the first server last", () => {
@@ -110,7 +135,7 @@ describe("k3s/steps: order as data", () => {
                 ["k3s-airgap-images-amd64.tar.zst"],
             );
         const replaced = assertReplacedDeletesKeepTheRest(air(), air("fd45:a71:55a6:1::99"));
-        assert.deepEqual([...replaced].sort(), ["worker1-install", "worker1-member"]);
+        assert.deepEqual([...replaced].sort(), ["worker1-drain", "worker1-install", "worker1-member", "worker1-uncordon", "worker1-upgrade"]);
     });
 
     it("every step comes after the steps it waits for (registerSteps registers in list order)", () => {

@@ -5,9 +5,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
 import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
+import { cleanupOwnerLine } from "../../../components/steps";
 import {
     calicoIpv6NatOutgoing,
     checkAll,
+    CLEANUP_OWNER_PREFIX,
     CREDENTIAL_MARKERS,
     credentialCommandsSilent,
     findString,
@@ -60,6 +62,7 @@ const BAD: Record<string, [rule: string, fragment: string][]> = {
     ],
     "sysctl-blank-delete": [["install-commands-have-delete", "installs a sysctl drop-in (sysctl.d) but has no delete"]],
     "ipv6-address-create-before-delete": [["install-commands-have-delete", "installs an IPv6 address (ip -6 addr add) without deleteBeforeReplace"]],
+    "upgrade-cleanup-owner-without-triggers": [["install-commands-have-delete", "says the delete of worker1-install cleans it up, but has no triggers"]],
     "k3s-config-with-removed-gate": [["no-ipv6dualstack-feature-gate", "mentions the IPv6DualStack feature gate at create;"]],
     "chart-values-gate-key": [["no-ipv6dualstack-feature-gate", "at values.args[1], values.kubelet.featureGates.IPv6DualStack;"]],
 };
@@ -101,6 +104,29 @@ describe("policy rules: recorded resource inputs", () => {
 
     it("the expectation table names only resources that exist in bad.json", () => {
         assert.deepEqual(Object.keys(BAD).sort(), bad.map((r) => r.name).sort());
+    });
+});
+
+describe("policy rules: a command whose changes another step's delete removes", () => {
+    const upgrade = (create: string, triggers?: unknown[]): ResourceData => ({
+        type: "command:remote:Command",
+        name: "cluster-worker1-upgrade",
+        props: { create: `sh -c 'set -eu\n${create}'`, ...(triggers ? { triggers } : {}) },
+        opts: { additionalSecretOutputs: [], deleteBeforeReplace: false },
+    });
+    const installer = 'INSTALL_K3S_VERSION=v1.33.5+k3s1 sh "$tmp/install.sh" agent\n';
+
+    it("passes with the program's marker line (components/steps.ts cleanupOwnerLine) and a trigger tying it to its owner", () => {
+        const line = cleanupOwnerLine("worker1-install");
+        assert.ok(line.startsWith(CLEANUP_OWNER_PREFIX), "the program writes the line the policy reads");
+        assert.deepEqual(installCommandsReversible(upgrade(`${installer}${line}\n`, ["cluster-worker1-install-id"])), []);
+    });
+
+    it("stays strict otherwise: no marker, a marker without triggers, a marker that is not a line of its own", () => {
+        assert.equal(installCommandsReversible(upgrade(installer, ["cluster-worker1-install-id"])).length, 2, "triggers alone excuse nothing");
+        assert.match(installCommandsReversible(upgrade(`${installer}${cleanupOwnerLine("worker1-install")}\n`, []))[0], /no triggers/);
+        assert.equal(installCommandsReversible(upgrade(`echo '${cleanupOwnerLine("worker1-install")}'; ${installer}`, ["x"])).length, 2, "the marker must be a line of its own");
+        assert.throws(() => cleanupOwnerLine("worker1 install"));
     });
 });
 
