@@ -186,8 +186,11 @@ function engineSuite(stackName: EngineStackName): void {
             // HostPrep's ipv6 step (triggers: replace) plus the node's own cluster config.
             // node-ip is a create-only setting (components/k3s/config.ts createOnlySettings, k0s the
             // same): the node's install is replaced, and its membership step follows the install.
+            // A worker's drain/upgrade/uncordon steps take its install's id as their trigger
+            // (components/batches.ts), so they are replaced with it.
+            const upgradeSteps = Object.fromEntries(["drain", "upgrade", "uncordon"].map((s) => [`cluster-${third.name}-${s}`, "replace"]));
             const expected: Record<string, string> = shape.distribution === "k3s"
-                ? { [`cluster-${second.name}-install`]: "update", [`host-${third.name}-ipv6`]: "replace", [`cluster-${third.name}-install`]: "replace", [`cluster-${third.name}-member`]: "replace" }
+                ? { [`cluster-${second.name}-install`]: "update", [`host-${third.name}-ipv6`]: "replace", [`cluster-${third.name}-install`]: "replace", [`cluster-${third.name}-member`]: "replace", ...upgradeSteps }
                 : {
                       // k0s: labels are also checked by the node's joined step; the node's join token
                       // carries the create-only settings too (components/k0s/index.ts triggers).
@@ -197,28 +200,22 @@ function engineSuite(stackName: EngineStackName): void {
                       [`cluster-${third.name}-token`]: "replace",
                       [`cluster-${third.name}-install`]: "replace",
                       [`cluster-${third.name}-joined`]: "replace",
+                      // A k0s worker's upgrade step re-runs `k0s install` with the node's flags
+                      // (labels among them), so it updates with them; its script is a no-op while
+                      // the version is unchanged (components/k0s/scripts.ts workerUpgradeScript).
+                      [`cluster-${second.name}-upgrade`]: "update",
+                      ...upgradeSteps,
                   };
             assert.deepEqual(ops, expected);
 
-            if (shape.distribution === "k0s") {
-                // KNOWN BUG found here (README "Engine"): replacing a k0s node's install runs its
-                // delete, which removes the air-gap staging folder, but the staging step and the
-                // binary copy are not replaced, so the new install fails with "cp: cannot stat
-                // '/var/lib/dualstack/k0s-airgap/k0s'". Until K0sCluster is fixed, k0s applies the
-                // in-place label change only; the replacement is applied on k3s.
-                opts = { ...opts, ipv6: {} };
-                await setConfig(stack!, engineStackConfig(opts), secretKeys);
-                for (const k of Object.keys(expected)) if (!k.startsWith(`cluster-${second.name}-`)) delete expected[k];
-            }
             const up = recorder();
             await stack!.up({ target: targets, onEvent: up.onEvent, onOutput: up.onOutput });
             assert.deepEqual(opsByName(stepsOf(up.events)), expected, "up did not apply what preview showed");
-            if (shape.distribution === "k3s") {
-                const addrs = await must(third, "ip -o -6 addr show dev eth0 scope global");
-                assert.match(addrs, new RegExp(`inet6 ${newV6.replace(/[.:]/g, "\\$&")} `));
-                assert.equal(addrs.trim().split("\n").length, 1, `${third.name}: the old address is still there: ${addrs}`);
-                assert.match(await must(second, `cat ${K3S_PATHS.config}`), /zone=b/);
-            }
+            // k0s too since the replaced install keeps the staged air-gap binary (README "Engine").
+            const addrs = await must(third, "ip -o -6 addr show dev eth0 scope global");
+            assert.match(addrs, new RegExp(`inet6 ${newV6.replace(/[.:]/g, "\\$&")} `));
+            assert.equal(addrs.trim().split("\n").length, 1, `${third.name}: the old address is still there: ${addrs}`);
+            if (shape.distribution === "k3s") assert.match(await must(second, `cat ${K3S_PATHS.config}`), /zone=b/);
             const again = recorder();
             await stack!.preview({ target: targets, expectNoChanges: true, onEvent: again.onEvent });
         });
