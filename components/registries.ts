@@ -24,6 +24,7 @@ import { z } from "zod";
 import { stringify } from "yaml";
 import type { Artifact } from "./artifacts";
 import type { DayTwoProfile } from "./distributions/profile";
+import type { CommandStep } from "./steps";
 import { findings, Findings } from "./findings";
 import { waitUntil } from "./kube";
 import { byCodePoint } from "./order";
@@ -346,4 +347,26 @@ export function registriesRemoveLines(restart: RuntimeRestart, hooks: RegistryHo
 /** The registry files under nodes/<node>/ for `npm run render` (the drop-in may hold credentials, so it is not plain stdin). */
 export function registryFileArtifacts(nodeNames: string[], files: HostFile[]): Artifact[] {
     return nodeNames.flatMap((n) => files.map((f) => ({ path: `nodes/${n}/${f.path.replace(/^\/+/, "")}`, content: f.content })));
+}
+
+/** The secret input a registries step reads the file with credentials from. */
+export const REGISTRIES_SECRET = "registries";
+
+/**
+ * A node's step that writes containerd registry files (k0s, kubeadm): the same script on create
+ * and update, the file with credentials (if any) on stdin as a secret input, replaced before re-created.
+ */
+export function containerdRegistriesStep(s: { node: string; script: string; files: HostFile[]; create: string; delete: string; after: string[] }): CommandStep {
+    return {
+        kind: "command",
+        id: `${s.node}-registries`,
+        runsOn: s.node,
+        script: s.script,
+        create: s.create,
+        update: s.create,
+        delete: s.delete,
+        ...(s.files.some((f) => f.secret) ? { stdin: { secret: REGISTRIES_SECRET }, secret: "stdin" as const } : {}),
+        after: s.after,
+        deleteBeforeReplace: true,
+    };
 }

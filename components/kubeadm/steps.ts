@@ -38,13 +38,14 @@ import {
     tokenScript,
     upgradeScript,
 } from "./scripts";
+import { containerdRegistriesStep } from "../registries";
 import { registriesCreateScript, registriesDeleteScript, registryFiles } from "./registries";
 
 /** The secret input of the first control plane's init: `token=...` and `certificateKey=...` lines. */
 export const CLUSTER_SECRETS = "kubeadmClusterSecrets";
 
 /** The secret input the registries drop-in is read from when it carries credentials. */
-export const REGISTRIES_SECRET = "registries";
+export { REGISTRIES_SECRET } from "../registries";
 
 export function kubeadmSteps(plan: Plan): ClusterSteps {
     const first = plan.firstControlPlane;
@@ -179,20 +180,14 @@ function airgapSteps(plan: Plan, node: PlannedNode): Step[] {
 function registriesStep(plan: Plan, node: PlannedNode, previous: string | undefined): CommandStep | undefined {
     const files = registryFiles(plan);
     if (files.length === 0) return undefined;
-    const secret = files.some((f) => f.secret);
-    const create = registriesCreateScript(plan, node);
-    return {
-        kind: "command",
-        id: `${node.name}-registries`,
-        runsOn: node.name,
+    return containerdRegistriesStep({
+        node: node.name,
         script: "kubeadm-registries",
-        create,
-        update: create,
+        files,
+        create: registriesCreateScript(plan, node),
         delete: registriesDeleteScript(plan, node),
-        ...(secret ? { stdin: { secret: REGISTRIES_SECRET }, secret: "stdin" as const } : {}),
         after: [hostPrepOf(node.name), `${node.name}-prep`, ...(previous ? [previous] : [])],
-        deleteBeforeReplace: true,
-    };
+    });
 }
 
 /** On the first control plane: the node's join secrets, printed (so never logged, kept secret). */
