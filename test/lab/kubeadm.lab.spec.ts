@@ -171,6 +171,8 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
     let plan: Plan;
     let config: Record<string, string>;
     let first: Up;
+    /** The stack destroy tears down: the latest `up` (the registries test leaves its mirrors in it). */
+    let last: Up;
     let api: string;
     const fresh = new Map<string, string>();
     /** The running values of the prep's sysctls (the bridge keys only where the kernel has them). */
@@ -195,6 +197,7 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
         for (const h of lab.hosts) fresh.set(h.name, await tree(h));
         for (const h of lab.hosts) freshSysctls.set(h.name, await sysctls(h));
         first = await up(lab, config);
+        last = first;
     });
 
     after(async function () {
@@ -384,9 +387,12 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
             assert.equal(await must(byNode(n), "cat /etc/containerd/config.toml"), withoutRegistries[i][1], `${n}: config.toml is not back to the byte`);
             assert.equal(await tree(byNode(n)), withoutRegistries[i][0], `${n}: the registries step left something behind`);
         }
+        // Back in the stack for the destroy below, which must remove them with everything else.
+        last = await up(lab, { ...config, "dualstack:registries": JSON.stringify(registries(`https://${mirror}`)) });
+        for (const n of order) assert.match(await must(byNode(n), "cat /etc/containerd/config.toml"), /dualstack-registries\.toml/);
     });
 
-    it("destroy: drain and delete the workers from the control plane, kubeadm reset the workers then the control plane, every host as it was", async () => {
+    it("destroy (registries included): drain and delete the workers from the control plane, kubeadm reset the workers then the control plane, every host as it was", async () => {
         // Control: before destroy the hosts carry the cluster and what Calico leaves behind.
         for (const h of lab.hosts) {
             const have = await tree(h);
@@ -395,7 +401,12 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
             }
         }
         const deletes: TimelineEntry[] = [];
-        await destroyRegistered(first.result, lab, { timeline: deletes });
+        await destroyRegistered(last.result, lab, { timeline: deletes });
+        // The registries go after the node's reset and before its prep (which removes containerd's config).
+        for (const n of ["cp1", "worker1", "worker2"]) {
+            const reg = entry(deletes, `cluster-${n}-registries`, "delete");
+            assert.ok(entry(deletes, `cluster-${n}-install`, "delete").end <= reg.start && reg.end <= entry(deletes, `cluster-${n}-prep`, "delete").start, `${n}: registries deleted out of order`);
+        }
         const cpCalls = await calls(byNode("cp1"));
         for (const w of ["worker1", "worker2"]) {
             const drain = entry(deletes, `cluster-${w}-joined`, "delete");
