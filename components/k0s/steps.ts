@@ -25,7 +25,8 @@ import { K0S_AIRGAP_BINARY } from "../distributions/k0s";
 import { upgradeBatches, workerBatchSize, workerUpgradeSteps } from "../batches";
 import { containerdRegistriesStep } from "../registries";
 import type { Plan, PlannedNode } from "../plan";
-import { ClusterSteps, CommandStep, hostPrepOf, localFile, Step } from "../steps";
+import { airgapStageSteps, controlPlaneTimerStep, joinSecretsStep, nodeJoinedStep } from "../node-steps";
+import { ClusterSteps, CommandStep, hostPrepOf, Step } from "../steps";
 import { createOnlySettings, k0sYamlSha256, K0S_CONFIG_PATH, renderK0sYaml, runsKubelet } from "./k0sconfig";
 import {
     airgapStageCreateScript,
@@ -180,47 +181,21 @@ function nodeSteps(plan: Plan, node: PlannedNode, after: string[], joinVia: stri
 }
 
 function airgapSteps(plan: Plan, node: PlannedNode): Step[] {
-    const n = node.name;
-    return [
-        {
-            kind: "command",
-            id: `${n}-airgap-stage`,
-            runsOn: n,
-            script: "k0s-airgap-stage",
-            create: airgapStageCreateScript(plan),
-            delete: airgapStageDeleteScript(),
-            after: [hostPrepOf(n)],
-            deleteBeforeReplace: true,
-        },
-        {
-            kind: "copy",
-            id: `${n}-binary`,
-            runsOn: n,
-            source: localFile(plan.install.airgapDir!, K0S_AIRGAP_BINARY),
-            remotePath: K0S_STAGED_BIN,
-            after: [hostPrepOf(n), `${n}-airgap-stage`],
-            // CopyToRemote only re-copies on a changed asset or path; a new host or version must copy again.
-            triggers: [plan.version, node.host],
-            deleteBeforeReplace: false,
-        },
-    ];
+    return airgapStageSteps({
+        distribution: "k0s",
+        node: node.name,
+        host: node.host,
+        version: plan.version,
+        airgapDir: plan.install.airgapDir!,
+        create: airgapStageCreateScript(plan),
+        delete: airgapStageDeleteScript(),
+        files: [{ id: "binary", file: K0S_AIRGAP_BINARY, remotePath: K0S_STAGED_BIN }],
+    });
 }
 
-/** On the first controller: a join token for the node, printed (so never logged, kept secret). */
+/** On the first controller: a join token for the node. */
 function tokenStep(plan: Plan, node: PlannedNode, joinVia: string[]): CommandStep {
-    return {
-        kind: "command",
-        id: `${node.name}-token`,
-        runsOn: plan.firstControlPlane.name,
-        script: `k0s-token-${node.name}`,
-        create: tokenCreateScript(plan, node),
-        after: joinVia,
-        // Replaced with its node, so a re-created node never gets an expired token.
-        triggers: createOnlySettings(plan, node),
-        secret: "stdout",
-        silent: true,
-        deleteBeforeReplace: false,
-    };
+    return joinSecretsStep({ ...onFirst(plan, node), create: tokenCreateScript(plan, node), after: joinVia });
 }
 
 /** The registry files before the node's install; each waits for the previous node's (one restart at a time). */
@@ -239,33 +214,11 @@ function registriesStep(plan: Plan, node: PlannedNode, previous: string | undefi
 
 /** The k0s backup timer on a controller, after its install; its delete keeps the archives. */
 function backupStep(plan: Plan, node: PlannedNode): CommandStep {
-    const create = backupCreateScript(plan);
-    return {
-        kind: "command",
-        id: `${node.name}-backup`,
-        runsOn: node.name,
-        script: "k0s-backup",
-        create,
-        update: create,
-        delete: backupDeleteScript(),
-        after: [`${node.name}-install`],
-        deleteBeforeReplace: true,
-    };
+    return controlPlaneTimerStep({ id: "backup", node: node.name, script: "k0s-backup", create: backupCreateScript(plan), delete: backupDeleteScript() });
 }
 
-/** On the first controller: waits for the Node; its delete drains and deletes it. */
 function joinedStep(plan: Plan, node: PlannedNode): CommandStep {
-    const first = isFirstController(plan, node);
-    return {
-        kind: "command",
-        id: `${node.name}-joined`,
-        runsOn: plan.firstControlPlane.name,
-        script: `k0s-joined-${node.name}`,
-        create: joinWaitScript(plan, node),
-        // The first controller's Node goes with the cluster itself.
-        ...(first ? {} : { delete: drainScript(plan, node) }),
-        after: [`${node.name}-install`, `${plan.firstControlPlane.name}-install`],
-        triggers: createOnlySettings(plan, node),
-        deleteBeforeReplace: true,
-    };
+    return nodeJoinedStep({ ...onFirst(plan, node), create: joinWaitScript(plan, node), drain: isFirstController(plan, node) ? undefined : drainScript(plan, node) });
 }
+
+const onFirst = (plan: Plan, node: PlannedNode) => ({ distribution: "k0s", node: node.name, firstControlPlane: plan.firstControlPlane.name, triggers: createOnlySettings(plan, node) });

@@ -17,7 +17,8 @@
 // drain/delete each Node, reset the workers, then the control planes from the last to the first.
 import { KUBEADM_AIRGAP_BINARIES } from "../distributions/kubeadm";
 import type { Plan, PlannedNode } from "../plan";
-import { ClusterSteps, CommandStep, hostPrepOf, localFile, Step } from "../steps";
+import { airgapStageSteps, controlPlaneTimerStep, joinSecretsStep, nodeJoinedStep } from "../node-steps";
+import { ClusterSteps, CommandStep, hostPrepOf, Step } from "../steps";
 import { createOnlySettings, isFirstControlPlane, KUBEADM_CONFIG_PATH, renderKubeadmConfig } from "./config";
 import {
     airgapStageCreateScript,
@@ -145,32 +146,16 @@ function nodeSteps(plan: Plan, node: PlannedNode, after: string[], joinVia: stri
 }
 
 function airgapSteps(plan: Plan, node: PlannedNode): Step[] {
-    const n = node.name;
-    return [
-        {
-            kind: "command",
-            id: `${n}-airgap-stage`,
-            runsOn: n,
-            script: "kubeadm-airgap-stage",
-            create: airgapStageCreateScript(plan),
-            delete: airgapStageDeleteScript(),
-            after: [hostPrepOf(n)],
-            deleteBeforeReplace: true,
-        },
-        ...KUBEADM_AIRGAP_BINARIES.map(
-            (b): Step => ({
-                kind: "copy",
-                id: `${n}-${b}`,
-                runsOn: n,
-                source: localFile(plan.install.airgapDir!, b),
-                remotePath: `${KUBEADM_AIRGAP_STAGE}/${b}`,
-                after: [hostPrepOf(n), `${n}-airgap-stage`],
-                // CopyToRemote only re-copies on a changed asset or path; a new host or version must copy again.
-                triggers: [plan.version, node.host],
-                deleteBeforeReplace: false,
-            }),
-        ),
-    ];
+    return airgapStageSteps({
+        distribution: "kubeadm",
+        node: node.name,
+        host: node.host,
+        version: plan.version,
+        airgapDir: plan.install.airgapDir!,
+        create: airgapStageCreateScript(plan),
+        delete: airgapStageDeleteScript(),
+        files: KUBEADM_AIRGAP_BINARIES.map((b) => ({ id: b, file: b, remotePath: `${KUBEADM_AIRGAP_STAGE}/${b}` })),
+    });
 }
 
 /**
@@ -190,52 +175,18 @@ function registriesStep(plan: Plan, node: PlannedNode, previous: string | undefi
     });
 }
 
-/** On the first control plane: the node's join secrets, printed (so never logged, kept secret). */
+/** On the first control plane: the node's join secrets (token, CA hash, certificate key for a control plane). */
 function tokenStep(plan: Plan, node: PlannedNode, joinVia: string[]): CommandStep {
-    return {
-        kind: "command",
-        id: `${node.name}-token`,
-        runsOn: plan.firstControlPlane.name,
-        script: `kubeadm-token-${node.name}`,
-        create: tokenScript(plan, node),
-        after: joinVia,
-        // Replaced with its node, so a re-created node gets a freshly created token.
-        triggers: createOnlySettings(plan, node),
-        secret: "stdout",
-        silent: true,
-        deleteBeforeReplace: false,
-    };
+    return joinSecretsStep({ ...onFirst(plan, node), create: tokenScript(plan, node), after: joinVia });
 }
 
-/** On the first control plane: waits for the Node; its delete drains and deletes it. */
 function joinedStep(plan: Plan, node: PlannedNode): CommandStep {
-    const first = isFirstControlPlane(plan, node);
-    return {
-        kind: "command",
-        id: `${node.name}-joined`,
-        runsOn: plan.firstControlPlane.name,
-        script: `kubeadm-joined-${node.name}`,
-        create: joinWaitScript(plan, node),
-        // The first control plane's Node goes with the cluster itself.
-        ...(first ? {} : { delete: drainScript(plan, node) }),
-        after: [`${node.name}-install`, `${plan.firstControlPlane.name}-install`],
-        triggers: createOnlySettings(plan, node),
-        deleteBeforeReplace: true,
-    };
+    return nodeJoinedStep({ ...onFirst(plan, node), create: joinWaitScript(plan, node), drain: isFirstControlPlane(plan, node) ? undefined : drainScript(plan, node) });
 }
+
+const onFirst = (plan: Plan, node: PlannedNode) => ({ distribution: "kubeadm", node: node.name, firstControlPlane: plan.firstControlPlane.name, triggers: createOnlySettings(plan, node) });
 
 /** The etcd snapshot timer on a control plane, after its install (etcd runs from then on); its delete keeps the snapshots. */
 function snapshotStep(plan: Plan, node: PlannedNode): CommandStep {
-    const create = snapshotCreateScript(plan);
-    return {
-        kind: "command",
-        id: `${node.name}-etcd-snapshot`,
-        runsOn: node.name,
-        script: "kubeadm-etcd-snapshot",
-        create,
-        update: create,
-        delete: snapshotDeleteScript(),
-        after: [`${node.name}-install`],
-        deleteBeforeReplace: true,
-    };
+    return controlPlaneTimerStep({ id: "etcd-snapshot", node: node.name, script: "kubeadm-etcd-snapshot", create: snapshotCreateScript(plan), delete: snapshotDeleteScript() });
 }
