@@ -9,12 +9,12 @@
 // diff, replace, ordering, state, secrets, plugins) is the real engine's.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { engineBuild } from "../../scripts/engine-build";
 import { ROOT } from "../support/program";
 import { COMMAND_DOUBLE_VERSION } from "./command-double";
+import { tempDir } from "../support/tmp";
 
 export const PASSPHRASE = "dualstack-engine-test-passphrase";
 
@@ -41,7 +41,7 @@ interface ToolEntry {
 export async function startEngine(opts: { forwarder: string }): Promise<Engine> {
     // DUALSTACK_ENGINE_BIN: a bin directory laid out like engine:bin's, used as is (no build).
     const bin = process.env.DUALSTACK_ENGINE_BIN || (await engineBuild());
-    const top = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-engine-"));
+    const top = tempDir("dualstack-engine");
     const home = path.join(top, "home");
     const backend = path.join(top, "state");
     const workDir = path.join(top, "project");
