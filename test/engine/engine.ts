@@ -45,9 +45,14 @@ export async function startEngine(opts: { forwarder: string }): Promise<Engine> 
     const home = path.join(top, "home");
     const backend = path.join(top, "state");
     const workDir = path.join(top, "project");
-    for (const d of [home, backend, workDir]) fs.mkdirSync(d, { recursive: true });
+    // The engine's children write their temporary files here, removed with the rest: the kubernetes
+    // provider writes its kubeconfig for Helm to os.CreateTemp("", "kubeconfig") on every Configure and
+    // never removes it (pulumi-kubernetes provider/pkg/provider/util.go writeKubeconfigToFile).
+    const tmp = path.join(top, "tmp");
+    for (const d of [home, backend, workDir, tmp]) fs.mkdirSync(d, { recursive: true });
     const env: Record<string, string> = {
         PULUMI_HOME: home,
+        TMPDIR: tmp,
         PULUMI_BACKEND_URL: `file://${backend}`,
         PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
         PULUMI_SKIP_UPDATE_CHECK: "true",
