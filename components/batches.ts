@@ -58,9 +58,12 @@ export interface WorkerUpgradeArgs {
  * version change; these three steps per worker carry the version and the batch order. Every
  * worker's drain waits for all control planes and for the uncordon of every worker of the
  * previous batch, so at most one batch restarts at a time and kubelets are never newer than an
- * API server. On a first up they are no-ops in a chain as long as the number of batches (at most
- * 19 with the 10% rule). A replaced install (the node created again) replaces its upgrade steps,
- * so they run again.
+ * API server. They have no create, only an update: creating them runs nothing and opens no SSH
+ * connection (components/steps.ts CommandStep.create), so on a first up, when every install
+ * already carries the pinned version, their chain costs the engine a few bookkeeping calls and the
+ * critical path does not grow with the workers. A version change updates them, batch by batch.
+ * A replaced install (the node created again, with the pinned version) replaces them, again
+ * running nothing.
  */
 export function workerUpgradeSteps(a: WorkerUpgradeArgs): CommandStep[] {
     const out: CommandStep[] = [];
@@ -76,9 +79,9 @@ export function workerUpgradeSteps(a: WorkerUpgradeArgs): CommandStep[] {
             // install-commands-have-delete reads this line instead of asking for a delete.
             const upgrade = `${s.upgrade}${cleanupOwnerLine(install)}\n`;
             out.push(
-                { ...common, id: `${w}-drain`, runsOn: a.firstControlPlane, script: `${a.distribution}-drain-${w}`, create: s.drain, update: s.drain, after: [...ready.drain, ...previous] },
-                { ...common, id: `${w}-upgrade`, runsOn: w, script: `${a.distribution}-upgrade`, create: upgrade, update: upgrade, after: [`${w}-drain`, ...ready.upgrade] },
-                { ...common, id: `${w}-uncordon`, runsOn: a.firstControlPlane, script: `${a.distribution}-uncordon-${w}`, create: s.uncordon, update: s.uncordon, after: [`${w}-upgrade`] },
+                { ...common, id: `${w}-drain`, runsOn: a.firstControlPlane, script: `${a.distribution}-drain-${w}`, update: s.drain, after: [...ready.drain, ...previous] },
+                { ...common, id: `${w}-upgrade`, runsOn: w, script: `${a.distribution}-upgrade`, update: upgrade, after: [`${w}-drain`, ...ready.upgrade] },
+                { ...common, id: `${w}-uncordon`, runsOn: a.firstControlPlane, script: `${a.distribution}-uncordon-${w}`, update: s.uncordon, after: [`${w}-upgrade`] },
             );
         }
     });

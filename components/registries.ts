@@ -8,13 +8,23 @@
 //   k0s' docs/runtime.md "Configuring OCI registry mirrors" shows. k0s >= 1.36 ships containerd 2
 //   (k0s#7178: config `version = 3`, plugin `io.containerd.cri.v1.images`); 1.27-1.35 ship
 //   containerd 1.7 (`version = 2`, `io.containerd.grpc.v1.cri`); drop-ins exist since 1.27.1.
+// - kubeadm: the host's own containerd (2.x from Kubernetes 1.36): a drop-in under
+//   /etc/containerd/conf.d that /etc/containerd/config.toml imports, pointing `config_path` at
+//   /etc/containerd/certs.d, plus the same hosts.toml files there (components/kubeadm/scripts.ts).
 // - containerd's hosts.toml (containerd docs/hosts.md) has no credentials and no rewrite.
 //   Credentials go into the drop-in as `registry.configs."<host>".auth` (deprecated upstream
 //   but kept "until a suitable secret management alternative is available", containerd
-//   docs/cri/registry.md); `rewrite` is a k3s extension, so k0s refuses it.
+//   docs/cri/registry.md); `rewrite` is a k3s extension, so k0s and kubeadm refuse it.
+//   containerd 2.x still reads it: `Registry.Configs[host].Auth` is the credentials callback of
+//   both CRI pull paths, transfer service and local (internal/cri/server/images/image_pull.go,
+//   GRPCCRIImageService.PullImage), with `config_path` set; what 2.0 dropped from
+//   `registry.configs` is `tls` (RegistryConfig has only Auth in internal/cri/config/config.go),
+//   which is why TLS settings go into hosts.toml here (kURL#5972 hit the removed `tls`).
 import { z } from "zod";
 import { stringify } from "yaml";
+import type { Artifact } from "./artifacts";
 import type { DayTwoProfile } from "./distributions/profile";
+import type { CommandStep } from "./steps";
 import { findings, Findings } from "./findings";
 import { waitUntil } from "./kube";
 import { byCodePoint } from "./order";
@@ -192,24 +202,41 @@ export interface HostFile {
     secret: boolean;
 }
 
+/** Where a containerd reads the registry drop-in and its hosts.toml directory (`config_path`). */
+export interface ContainerdRegistryLayout {
+    dropIn: string;
+    hostsDir: string;
+    /** The drop-in's first line: who reads it. */
+    header: string;
+}
+
+export const K0S_CONTAINERD: ContainerdRegistryLayout = {
+    dropIn: K0S_REGISTRY_DROPIN,
+    hostsDir: K0S_HOSTS_DIR,
+    header: "# written by dualstack (dualstack:registries); k0s merges it into its containerd CRI config",
+};
+
 /** The k0s files: the drop-in (credentials, if any) and one hosts.toml per registry. */
 export function k0sRegistryFiles(r: Registries, minor: number): HostFile[] {
-    const v3 = minor >= 36;
+    return containerdRegistryFiles(r, minor >= 36 ? 3 : 2, K0S_CONTAINERD);
+}
+
+/**
+ * A containerd's registry files: the drop-in (config `version` 3, containerd 2's
+ * `io.containerd.cri.v1.images` plugin, or 2, containerd 1.x's `io.containerd.grpc.v1.cri`, which
+ * containerd 2 migrates) with `config_path` and the credentials, if any, and one hosts.toml per registry.
+ */
+export function containerdRegistryFiles(r: Registries, configVersion: 2 | 3, layout: ContainerdRegistryLayout): HostFile[] {
+    const v3 = configVersion === 3;
     const plugin = v3 ? "io.containerd.cri.v1.images" : "io.containerd.grpc.v1.cri";
-    const dropIn = [
-        "# written by dualstack (dualstack:registries); k0s merges it into its containerd CRI config",
-        `version = ${v3 ? 3 : 2}`,
-        "",
-        `[plugins.${toml(plugin)}.registry]`,
-        `config_path = ${toml(K0S_HOSTS_DIR)}`,
-    ];
+    const dropIn = [layout.header, `version = ${configVersion}`, "", `[plugins.${toml(plugin)}.registry]`, `config_path = ${toml(layout.hostsDir)}`];
     let secret = false;
     for (const [host, c] of sortedEntries(r.configs)) {
         if (!c.auth) continue;
         secret = true;
         dropIn.push("", `[plugins.${toml(plugin)}.registry.configs.${toml(host)}.auth]`, `username = ${toml(c.auth.username)}`, `password = ${toml(c.auth.password)}`);
     }
-    const files: HostFile[] = [{ path: K0S_REGISTRY_DROPIN, content: dropIn.join("\n") + "\n", secret }];
+    const files: HostFile[] = [{ path: layout.dropIn, content: dropIn.join("\n") + "\n", secret }];
     const registries = new Set([...Object.keys(r.mirrors), ...Object.entries(r.configs).filter(([, c]) => c.tls).map(([h]) => h)]);
     for (const registry of [...registries].sort(byCodePoint)) {
         const mirror = r.mirrors[registry];
@@ -217,7 +244,7 @@ export function k0sRegistryFiles(r: Registries, minor: number): HostFile[] {
         for (const endpoint of mirror?.endpoint ?? []) {
             lines.push("", `[host.${toml(endpoint)}]`, 'capabilities = ["pull", "resolve"]', ...tlsLines(r.configs[endpointHost(endpoint)]?.tls));
         }
-        files.push({ path: `${K0S_HOSTS_DIR}/${registry}/hosts.toml`, content: lines.join("\n") + "\n", secret: false });
+        files.push({ path: `${layout.hostsDir}/${registry}/hosts.toml`, content: lines.join("\n") + "\n", secret: false });
     }
     return files;
 }
@@ -233,17 +260,30 @@ export interface RuntimeRestart {
     timeoutSeconds: number;
 }
 
+/** What a distribution adds around the shared write and remove lines (lines that change something set changed=true). */
+export interface RegistryHooks {
+    /** Write: checks that stop the step before anything is written. */
+    check?: string[];
+    /** Write: after the files are in place, before the restart (e.g. what makes the runtime read them). */
+    afterWrite?: string[];
+    /** Remove: before the files go (e.g. what makes the runtime read them, so it never points at a missing file). */
+    beforeRemove?: string[];
+    /** The hosts.toml directory, removed when it is left empty (k0s' unless given). */
+    hostsDir?: string;
+}
+
 /**
  * Writes the registry files on one node: the secret file from stdin (root-only), the others
  * embedded (quoted), and removes files an earlier run wrote that are no longer planned. When
  * anything changed and the runtime already runs, it restarts it and waits until the node is back;
  * the component chains these steps so that only one node restarts at a time. A node that is not
- * installed yet just gets the files: k3s/k0s read them when they first start.
+ * installed yet just gets the files: k3s/k0s read them when they first start (kubeadm's containerd
+ * already runs from host preparation, so it is restarted before the install).
  */
-export function registriesWriteLines(files: HostFile[], restart: RuntimeRestart): string[] {
+export function registriesWriteLines(files: HostFile[], restart: RuntimeRestart, hooks: RegistryHooks = {}): string[] {
     const stdinFiles = files.filter((f) => f.secret);
     if (stdinFiles.length > 1) throw new Error("only one registry file can arrive on stdin");
-    const lines: string[] = ["changed=false", `mkdir -p ${q(REGISTRY_MANIFEST.slice(0, REGISTRY_MANIFEST.lastIndexOf("/")))}`];
+    const lines: string[] = [...(hooks.check ?? []), "changed=false", `mkdir -p ${q(REGISTRY_MANIFEST.slice(0, REGISTRY_MANIFEST.lastIndexOf("/")))}`];
     for (const f of files) {
         const next = `${f.path}.dualstack-new`;
         lines.push(`mkdir -p ${q(f.path.slice(0, f.path.lastIndexOf("/")))}`);
@@ -263,6 +303,7 @@ export function registriesWriteLines(files: HostFile[], restart: RuntimeRestart)
         `    done < ${q(REGISTRY_MANIFEST)}`,
         "fi",
         `printf '%s\\n' ${planned.map(q).join(" ")} > ${q(REGISTRY_MANIFEST)}`,
+        ...(hooks.afterWrite ?? []),
         ...restartLines(restart),
     );
     return lines;
@@ -283,11 +324,13 @@ function restartLines(restart: RuntimeRestart): string[] {
  * Removes exactly the files the registries step recorded (and their then-empty directories). When
  * only the registries leave the stack, the runtime still runs: it is restarted to drop them (the
  * steps are deleted one node after the other too). On destroy the node is uninstalled first (its
- * install depends on this step), so nothing is restarted.
+ * install depends on this step), so k3s/k0s are not restarted; kubeadm's containerd (host
+ * preparation's, removed after this step) is.
  */
-export function registriesRemoveLines(restart: RuntimeRestart): string[] {
+export function registriesRemoveLines(restart: RuntimeRestart, hooks: RegistryHooks = {}): string[] {
     return [
         "changed=false",
+        ...(hooks.beforeRemove ?? []),
         `if [ -f ${q(REGISTRY_MANIFEST)} ]; then`,
         "    changed=true",
         "    while read -r old; do",
@@ -296,7 +339,34 @@ export function registriesRemoveLines(restart: RuntimeRestart): string[] {
         `    done < ${q(REGISTRY_MANIFEST)}`,
         `    rm -f ${q(REGISTRY_MANIFEST)}`,
         "fi",
-        `rmdir ${q(K0S_HOSTS_DIR)} ${q(REGISTRY_MANIFEST.slice(0, REGISTRY_MANIFEST.lastIndexOf("/")))} 2>/dev/null || true`,
+        `rmdir ${q(hooks.hostsDir ?? K0S_HOSTS_DIR)} ${q(REGISTRY_MANIFEST.slice(0, REGISTRY_MANIFEST.lastIndexOf("/")))} 2>/dev/null || true`,
         ...restartLines(restart),
     ];
+}
+
+/** The registry files under nodes/<node>/ for `npm run render` (the drop-in may hold credentials, so it is not plain stdin). */
+export function registryFileArtifacts(nodeNames: string[], files: HostFile[]): Artifact[] {
+    return nodeNames.flatMap((n) => files.map((f) => ({ path: `nodes/${n}/${f.path.replace(/^\/+/, "")}`, content: f.content })));
+}
+
+/** The secret input a registries step reads the file with credentials from. */
+export const REGISTRIES_SECRET = "registries";
+
+/**
+ * A node's step that writes containerd registry files (k0s, kubeadm): the same script on create
+ * and update, the file with credentials (if any) on stdin as a secret input, replaced before re-created.
+ */
+export function containerdRegistriesStep(s: { node: string; script: string; files: HostFile[]; create: string; delete: string; after: string[] }): CommandStep {
+    return {
+        kind: "command",
+        id: `${s.node}-registries`,
+        runsOn: s.node,
+        script: s.script,
+        create: s.create,
+        update: s.create,
+        delete: s.delete,
+        ...(s.files.some((f) => f.secret) ? { stdin: { secret: REGISTRIES_SECRET }, secret: "stdin" as const } : {}),
+        after: s.after,
+        deleteBeforeReplace: true,
+    };
 }

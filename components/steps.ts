@@ -14,7 +14,7 @@ import { remoteCommand } from "./shell";
 export const hostPrepOf = (node: string): string => `hostprep:${node}`;
 
 /**
- * The line a step without a delete puts in its create when another step's delete on the same host
+ * The line a step without a delete puts in its create or update when another step's delete on the same host
  * removes what it changes (a worker's upgrade over its install); the step must also carry that
  * step in its triggers. The policy install-commands-have-delete (policy/rules.ts
  * CLEANUP_OWNER_PREFIX, kept separate: the program does not ship the policy pack) reads it.
@@ -32,8 +32,14 @@ export interface CommandStep {
     runsOn: string;
     /** Stem of the rendered scripts: `nodes/<runsOn>/scripts/<script>-{create,update,delete}.sh`. */
     script: string;
-    create: string;
-    /** In-place change; render writes it only when it differs from `create`. */
+    /**
+     * What creating the step runs. Absent: nothing, and the provider does not even connect
+     * (pulumi-command provider/pkg/provider/remote/commandController.go Create returns early when
+     * `create` is nil), for steps that act only on a change of their inputs, such as a worker's
+     * upgrade (components/batches.ts).
+     */
+    create?: string;
+    /** In-place change (without it, an update runs `create` again); render writes it only when it differs from `create`. */
     update?: string;
     /** Undoes `create` on destroy (or replacement). */
     delete?: string;
@@ -166,7 +172,7 @@ function commandArgs(step: CommandStep, connection: Connection, args: RegisterAr
     const stdin = step.stdin;
     return {
         connection,
-        create: run(step.create),
+        ...(step.create !== undefined ? { create: run(step.create) } : {}),
         ...(step.update !== undefined ? { update: run(step.update) } : {}),
         ...(step.delete !== undefined ? { delete: run(step.delete) } : {}),
         // Secrets never ride in PULUMI_COMMAND_STDOUT (a kubeconfig read's previous output would),
@@ -197,7 +203,7 @@ export function stepArtifacts(steps: Step[]): Artifact[] {
         if (s.kind !== "command") continue;
         if (s.stdin && "file" in s.stdin && s.stdin.file) out.push({ path: `nodes/${s.runsOn}/${s.stdin.file.replace(/^\/+/, "")}`, content: s.stdin.text });
         const base = `nodes/${s.runsOn}/scripts/${s.script}`;
-        out.push({ path: `${base}-create.sh`, content: s.create });
+        if (s.create !== undefined) out.push({ path: `${base}-create.sh`, content: s.create });
         if (s.update !== undefined && s.update !== s.create) out.push({ path: `${base}-update.sh`, content: s.update });
         if (s.delete !== undefined) out.push({ path: `${base}-delete.sh`, content: s.delete });
     }

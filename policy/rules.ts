@@ -248,7 +248,7 @@ export const INSTALL_MARKERS: readonly { pattern: RegExp; what: string }[] = [
 /**
  * A command that changes what another step on the same host installed (a worker's upgrade step
  * re-runs the installer over its install) has no delete of its own: the owner's delete removes
- * everything. It says so with this line in its create (components/steps.ts cleanupOwnerLine
+ * everything. It says so with this line in its create or update (components/steps.ts cleanupOwnerLine
  * writes it; the program's own registrations are checked against this rule in
  * test/unit/policy/rules.program.spec.ts) and is replaced with its owner through its triggers,
  * so no replacement can leave its changes behind. The line names the owner's step id.
@@ -263,11 +263,13 @@ export function cleanupOwnerOf(create: string): string | undefined {
 
 export function installCommandsReversible(r: ResourceData): string[] {
     if (r.type !== REMOTE_COMMAND) return [];
-    const create = str(r.props.create) ?? "";
-    const what = INSTALL_MARKERS.filter((m) => m.pattern.test(create)).map((m) => m.what);
+    // A command without a create that installs on update (a worker's upgrade step) changes the
+    // host as much as one that installs on create.
+    const runs = commandText(r.props);
+    const what = INSTALL_MARKERS.filter((m) => m.pattern.test(runs)).map((m) => m.what);
     if (what.length === 0) return [];
     const why = `command ${r.name} installs ${what.join(", ")}`;
-    const owner = cleanupOwnerOf(create);
+    const owner = cleanupOwnerOf(runs);
     if (owner !== undefined) {
         // Triggers are read only here: a marked command must be replaced with its owner.
         const triggers = r.props.triggers;

@@ -25,6 +25,16 @@ export type BgpConfig = z.infer<typeof bgpSchema>;
 export const AS_MIN = 1;
 export const AS_MAX = 4294967295;
 export const AS_TRANS = 23456;
+/**
+ * The largest AS number the API server stores in Calico's crd.projectcalico.org/v1 objects: their
+ * CRDs declare `asNumber` as `type: integer, format: int32` (projectcalico/calico
+ * libcalico-go/config/crd/crd.projectcalico.org_bgppeers.yaml and _bgpconfigurations.yaml), and
+ * kube-apiserver refuses a larger value ("Checked value must be of type integer with format
+ * int32"; test/lab/controlplane.lab.spec.ts, kube-apiserver v1.36.3). BGP itself and calico-node
+ * (numorstring.ASNumber, a uint32) go up to AS_MAX, so the private 4-octet range
+ * 4200000000-4294967294 (RFC 6996) is out of reach through the v1 objects dualstack writes.
+ */
+export const AS_V1_MAX = 2147483647;
 /** Calico: "BGP passwords must be 80 characters or fewer" (docs, Secure BGP sessions). */
 const UNSAFE_PASSWORD = /["\\\x00-\x1f\x7f]/;
 export const MAX_PASSWORD = 80;
@@ -85,7 +95,16 @@ export const ULA = "fc00::/7";
 
 function asProblem(p: Problems, k: string, as: number): boolean {
     if (as < AS_MIN || as > AS_MAX || as === AS_TRANS) {
-        p.error(k, as, `is not a usable AS number (${AS_MIN}-${AS_MAX}, and ${AS_TRANS} is AS_TRANS, reserved by RFC 6793)`, "use a private AS such as 64512-65534 or 4200000000-4294967294, or the number your network assigned");
+        p.error(k, as, `is not a usable AS number (${AS_MIN}-${AS_MAX}, and ${AS_TRANS} is AS_TRANS, reserved by RFC 6793)`, "use a private AS such as 64512-65534, or the number your network assigned");
+        return true;
+    }
+    if (as > AS_V1_MAX) {
+        p.error(
+            k,
+            as,
+            `is above ${AS_V1_MAX}: Calico's crd.projectcalico.org/v1 BGPConfiguration and BGPPeer declare asNumber as a 32-bit signed integer (int32), and the Kubernetes API server refuses larger values, so the 4-octet private range 4200000000-4294967294 cannot be written`,
+            `use a 2-octet private AS (64512-65534) or an assigned AS up to ${AS_V1_MAX}; for a router that must see a 4-octet private AS, have it accept a 2-octet one for this cluster`,
+        );
         return true;
     }
     return false;

@@ -35,7 +35,13 @@ export const kubeadm: DistributionProfile = {
     nodeIpSetting: (node) =>
         `the kubelet on ${node.name} must run with node-ip=${node.nodeIps.join(",")} (kubeadm writes it to /var/lib/kubelet/kubeadm-flags.env from nodeRegistration.kubeletExtraArgs)`,
     dayTwo: {
-        registries: { unsupported: notYet("registries") },
+        // The host's containerd: a drop-in that /etc/containerd/config.toml imports and hosts.toml
+        // files under /etc/containerd/certs.d (components/kubeadm/scripts.ts). hosts.toml has no
+        // rewrite, and a `*` mirror would need containerd's `_default` host directory instead.
+        registries: {
+            noWildcard: "a wildcard mirror is a k3s feature; kubeadm's containerd needs one hosts.toml per registry",
+            noRewrite: "rewrite is a k3s extension of containerd; containerd's hosts.toml has no such setting",
+        },
         // kubeadm workers upgrade through their installs (no drain/upgrade/uncordon steps yet, batches.ts):
         // a batch size would be accepted and do nothing.
         workerUpgradeBatch: { unsupported: notYet("cluster.workerUpgradeBatch") },
@@ -62,8 +68,8 @@ export const kubeadm: DistributionProfile = {
 };
 
 /**
- * kubeadm has none of these steps yet: refuse the keys rather than ignore them (a mirror or snapshot
- * the user asked for and silently did not get is worse than an error).
+ * kubeadm has none of these steps yet: refuse the keys rather than ignore them (a setting the user
+ * asked for and silently did not get is worse than an error).
  */
 function notYet(key: string): { rule: string; fix: string } {
     return { rule: "is not supported with distribution kubeadm yet", fix: `remove dualstack:${key}, or use k3s or k0s` };

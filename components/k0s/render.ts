@@ -3,13 +3,12 @@
 import type { Artifact } from "../artifacts";
 import type { Plan } from "../plan";
 import { stepArtifacts } from "../steps";
+import { registryFileArtifacts } from "../registries";
 import { runsKubelet } from "./k0sconfig";
 import { registryFiles } from "./scripts";
 import { k0sSteps } from "./steps";
 
 export function artifacts(plan: Plan): Artifact[] {
-    // The registry files (the drop-in may hold credentials, so it is not plain stdin): written here.
-    const files = registryFiles(plan);
-    const registries = plan.nodes.filter((n) => runsKubelet(plan, n)).flatMap((n) => files.map((f) => ({ path: `nodes/${n.name}/${f.path.replace(/^\/+/, "")}`, content: f.content })));
-    return [...stepArtifacts(k0sSteps(plan).steps), ...registries];
+    const kubelets = plan.nodes.filter((n) => runsKubelet(plan, n)).map((n) => n.name);
+    return [...stepArtifacts(k0sSteps(plan).steps), ...registryFileArtifacts(kubelets, registryFiles(plan))];
 }

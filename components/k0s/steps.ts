@@ -23,6 +23,7 @@
 // reset workers, then the controllers from the last one to the first.
 import { K0S_AIRGAP_BINARY } from "../distributions/k0s";
 import { upgradeBatches, workerBatchSize, workerUpgradeSteps } from "../batches";
+import { containerdRegistriesStep } from "../registries";
 import type { Plan, PlannedNode } from "../plan";
 import { ClusterSteps, CommandStep, hostPrepOf, localFile, Step } from "../steps";
 import { createOnlySettings, k0sYamlSha256, K0S_CONFIG_PATH, renderK0sYaml, runsKubelet } from "./k0sconfig";
@@ -53,7 +54,7 @@ import {
 } from "./scripts";
 
 /** The secret input the registries drop-in is read from when it carries credentials. */
-export const REGISTRIES_SECRET = "registries";
+export { REGISTRIES_SECRET } from "../registries";
 
 /** The workers in upgrade batches (names, in join order). */
 export function workerBatches(plan: Plan): string[][] {
@@ -226,20 +227,14 @@ function tokenStep(plan: Plan, node: PlannedNode, joinVia: string[]): CommandSte
 function registriesStep(plan: Plan, node: PlannedNode, previous: string | undefined): CommandStep | undefined {
     const files = registryFiles(plan);
     if (files.length === 0 || !runsKubelet(plan, node)) return undefined;
-    const secret = files.some((f) => f.secret);
-    const create = registriesCreateScript(plan, node);
-    return {
-        kind: "command",
-        id: `${node.name}-registries`,
-        runsOn: node.name,
+    return containerdRegistriesStep({
+        node: node.name,
         script: "k0s-registries",
-        create,
-        update: create,
+        files,
+        create: registriesCreateScript(plan, node),
         delete: registriesDeleteScript(node),
-        ...(secret ? { stdin: { secret: REGISTRIES_SECRET }, secret: "stdin" as const } : {}),
         after: [hostPrepOf(node.name), ...(previous ? [previous] : [])],
-        deleteBeforeReplace: true,
-    };
+    });
 }
 
 /** The k0s backup timer on a controller, after its install; its delete keeps the archives. */

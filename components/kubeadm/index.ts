@@ -5,7 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { registerCluster, type Cluster, type ClusterArgs } from "../cluster";
 import { kubeadm } from "../distributions/kubeadm";
-import { CLUSTER_SECRETS, kubeadmSteps } from "./steps";
+import { registryFiles } from "./registries";
+import { CLUSTER_SECRETS, kubeadmSteps, REGISTRIES_SECRET } from "./steps";
 
 export class KubeadmCluster extends pulumi.ComponentResource implements Cluster {
     readonly kubeconfig: pulumi.Output<string>;
@@ -26,7 +27,8 @@ export class KubeadmCluster extends pulumi.ComponentResource implements Cluster 
         const tokenSecret = new random.RandomString(`${name}-token-secret`, { length: 16, ...lowerDigits }, { parent: this });
         const certificateKey = new random.RandomId(`${name}-certificate-key`, { byteLength: 32 }, { parent: this });
         const secrets = pulumi.secret(pulumi.interpolate`token=${tokenId.result}.${tokenSecret.result}\ncertificateKey=${certificateKey.hex}\n`);
-        const cluster = registerCluster(this, name, args, kubeadmSteps(plan), { [CLUSTER_SECRETS]: secrets });
+        const dropIn = registryFiles(plan).find((f) => f.secret);
+        const cluster = registerCluster(this, name, args, kubeadmSteps(plan), { [CLUSTER_SECRETS]: secrets, ...(dropIn ? { [REGISTRIES_SECRET]: pulumi.secret(dropIn.content) } : {}) });
         this.kubeconfig = cluster.kubeconfig;
         this.provider = cluster.provider;
         this.apiReady = cluster.apiReady;

@@ -129,9 +129,12 @@ export function prepCreateScript(plan: Plan, node: PlannedNode): string {
     );
 }
 
+/** The first Kubernetes minor that needs containerd 2: 1.35 is the last supporting 1.x (v1.35 release blog, KEP-4033). */
+export const CONTAINERD2_MINOR = 36;
+
 /** Kubernetes 1.35 is the last release that supports containerd 1.x (v1.35 release blog, KEP-4033). */
 function containerdVersionLines(plan: Plan): string[] {
-    if (plan.kubernetes.minor < 36) return [];
+    if (plan.kubernetes.minor < CONTAINERD2_MINOR) return [];
     return [
         'cv=$(containerd --version | sed -n \'s/.* v\\{0,1\\}\\([0-9][0-9]*\\)\\..*/\\1/p\')',
         'if [ -n "$cv" ] && [ "$cv" -lt 2 ]; then',

@@ -8,6 +8,8 @@
 //   workers, in parallel after the control planes: token (on the first) -> install (kubeadm join)
 //   every node: joined (on the first control plane; its delete drains and deletes the Node)
 //   with cluster.etcdSnapshots, every control plane: snapshot (the etcd snapshot timer) after its install
+//   with dualstack:registries, every node: registries after its prep and before its install, one
+//   node after the other, control planes first (a mirror change restarts containerd one node at a time)
 //
 // A new version updates the installs along the same edges: `kubeadm upgrade apply` on the first
 // control plane, then `kubeadm upgrade node` on the others one at a time, then the workers; each
@@ -36,22 +38,35 @@ import {
     tokenScript,
     upgradeScript,
 } from "./scripts";
+import { containerdRegistriesStep } from "../registries";
+import { registriesCreateScript, registriesDeleteScript, registryFiles } from "./registries";
 
 /** The secret input of the first control plane's init: `token=...` and `certificateKey=...` lines. */
 export const CLUSTER_SECRETS = "kubeadmClusterSecrets";
+
+/** The secret input the registries drop-in is read from when it carries credentials. */
+export { REGISTRIES_SECRET } from "../registries";
 
 export function kubeadmSteps(plan: Plan): ClusterSteps {
     const first = plan.firstControlPlane;
     const firstInstall = `${first.name}-install`;
     const steps: Step[] = [];
+    // Registries steps (with dualstack:registries) are chained over every node in this order, so a
+    // mirror change restarts containerd one node at a time, control planes first.
+    let previousRegistries: string | undefined;
+    const push = (node: PlannedNode, after: string[], joinVia: string[]) => {
+        const out = nodeSteps(plan, node, after, joinVia, previousRegistries);
+        steps.push(...out);
+        previousRegistries = out.find((st) => st.id === `${node.name}-registries`)?.id ?? previousRegistries;
+    };
     let previous: string | undefined;
     for (const node of plan.controlPlanes) {
-        steps.push(...nodeSteps(plan, node, previous ? [previous] : [], previous ? [firstInstall, previous] : []));
+        push(node, previous ? [previous] : [], previous ? [firstInstall, previous] : []);
         previous = `${node.name}-install`;
     }
     const controlPlanesDone = previous!;
     // Workers in parallel: each waits for the control planes and its own join secrets only.
-    for (const node of plan.workers) steps.push(...nodeSteps(plan, node, [controlPlanesDone], [...new Set([firstInstall, controlPlanesDone])]));
+    for (const node of plan.workers) push(node, [controlPlanesDone], [...new Set([firstInstall, controlPlanesDone])]);
     steps.push(...plan.nodes.map((node) => joinedStep(plan, node)));
     if (plan.cluster.etcdSnapshots) steps.push(...plan.controlPlanes.map((node) => snapshotStep(plan, node)));
     steps.push({
@@ -77,8 +92,8 @@ export function kubeadmSteps(plan: Plan): ClusterSteps {
     };
 }
 
-/** One node's steps up to its install; `after` orders the install, `joinVia` the join secrets. */
-function nodeSteps(plan: Plan, node: PlannedNode, after: string[], joinVia: string[]): Step[] {
+/** One node's steps up to its install; `after` orders the install, `joinVia` the join secrets, `previousRegistries` its registries step. */
+function nodeSteps(plan: Plan, node: PlannedNode, after: string[], joinVia: string[], previousRegistries: string | undefined): Step[] {
     const n = node.name;
     const triggers = createOnlySettings(plan, node);
     const out: Step[] = [];
@@ -92,6 +107,8 @@ function nodeSteps(plan: Plan, node: PlannedNode, after: string[], joinVia: stri
         after: [hostPrepOf(n)],
         deleteBeforeReplace: true,
     });
+    const registries = registriesStep(plan, node, previousRegistries);
+    if (registries) out.push(registries);
     if (plan.install.source === "airgap") out.push(...airgapSteps(plan, node));
     out.push({
         kind: "command",
@@ -154,6 +171,23 @@ function airgapSteps(plan: Plan, node: PlannedNode): Step[] {
             }),
         ),
     ];
+}
+
+/**
+ * The registry files after the node's prep (containerd and its config.toml) and before its install;
+ * each waits for the previous node's, so containerd restarts one node at a time.
+ */
+function registriesStep(plan: Plan, node: PlannedNode, previous: string | undefined): CommandStep | undefined {
+    const files = registryFiles(plan);
+    if (files.length === 0) return undefined;
+    return containerdRegistriesStep({
+        node: node.name,
+        script: "kubeadm-registries",
+        files,
+        create: registriesCreateScript(plan, node),
+        delete: registriesDeleteScript(plan, node),
+        after: [hostPrepOf(node.name), `${node.name}-prep`, ...(previous ? [previous] : [])],
+    });
 }
 
 /** On the first control plane: the node's join secrets, printed (so never logged, kept secret). */

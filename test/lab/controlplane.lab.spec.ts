@@ -13,6 +13,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { AS_V1_MAX } from "../../components/calico/bgp-rules";
 import { installationObject } from "../../components/calico/installation";
 import type { Plan } from "../../components/plan";
 import { TRAEFIK, traefikValues } from "../../components/traefik/values";
@@ -132,6 +133,61 @@ describe("lab: a real dual-stack kube-apiserver in the first control-plane host"
         const r = await dual.apply("create", JSON.stringify(bad));
         assert.notEqual(r.code, 0);
         assert.match(r.stderr, /encapsulation: Unsupported value: "GRE"/);
+    });
+
+    it("an asNumber declared as Calico v1 declares it (integer, format int32) holds up to 2^31-1 and is refused above: the plan's limit (AS_V1_MAX) is the API server's", async () => {
+        // Calico's crd.projectcalico.org/v1 BGPPeer and BGPConfiguration declare asNumber as
+        // `type: integer, format: int32` (projectcalico/calico libcalico-go/config/crd), while
+        // calico-node reads it as a uint32 (numorstring.ASNumber) and the plan accepts
+        // 1-4294967295. Whether the API server holds a value above 2^31-1 against that declaration
+        // decides whether 4-byte private ASes (4200000000-4294967294) work with the v1 objects:
+        // they do not, so the plan refuses them (components/calico/bgp-rules.ts AS_V1_MAX).
+        // Our own minimal CRD with the same field declaration, so the answer is the API server's.
+        const group = "asprobe.dualstack.test";
+        const crd = {
+            apiVersion: "apiextensions.k8s.io/v1",
+            kind: "CustomResourceDefinition",
+            metadata: { name: `asprobes.${group}` },
+            spec: {
+                group,
+                names: { kind: "AsProbe", plural: "asprobes", singular: "asprobe", listKind: "AsProbeList" },
+                scope: "Cluster",
+                versions: [
+                    {
+                        name: "v1",
+                        served: true,
+                        storage: true,
+                        schema: { openAPIV3Schema: { type: "object", properties: { spec: { type: "object", properties: { asNumber: { type: "integer", format: "int32" } } } } } },
+                    },
+                ],
+            },
+        };
+        assert.equal((await dual.apply("create", JSON.stringify(crd))).code, 0);
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+            const w = await dual.kubectl(`get crd asprobes.${group} -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}'`);
+            if (w.stdout === "True") break;
+            assert.ok(Date.now() < deadline, `CRD not established: ${w.stdout} ${w.stderr}`);
+            await new Promise((r) => setTimeout(r, 200));
+        }
+        const results: string[] = [];
+        for (const as of [64512, AS_V1_MAX, AS_V1_MAX + 1, 4200000000, 4294967294]) {
+            const name = `as-${as}`;
+            const r = await dual.apply("create", JSON.stringify({ apiVersion: `${group}/v1`, kind: "AsProbe", metadata: { name }, spec: { asNumber: as } }));
+            if (as <= AS_V1_MAX) {
+                assert.equal(r.code, 0, `AS ${as}: ${r.stderr}`);
+                const live = JSON.parse((await dual.kubectl(`get asprobes.${group} ${name} -o json`)).stdout);
+                assert.equal(live.spec.asNumber, as, `AS ${as} stored as ${live.spec.asNumber}`);
+                results.push(`${as} kept`);
+            } else {
+                assert.notEqual(r.code, 0, `AS ${as} was admitted: the plan's AS_V1_MAX refusal is too strict`);
+                // Upstream wording (apiextensions-apiserver's schema validation), not ours.
+                assert.match(r.stderr, /spec\.asNumber/);
+                assert.match(r.stderr, /must be of type integer with format int32/);
+                results.push(`${as} refused`);
+            }
+        }
+        console.log(`      int32-declared asNumber on the real API server: ${results.join(", ")}`);
     });
 
     it("the k3s double writes the API server's kubeconfig as k3s.yaml and `k3s kubectl` reaches it", async () => {

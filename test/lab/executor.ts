@@ -263,7 +263,11 @@ export async function replaceRegistered(
         opts.timeline?.push(entry);
         try {
             if (r.type === "command:remote:CopyToRemote") await copyToRemote(lab, r.name, inputs);
-            else if (r.type === "command:remote:Command") stdout.set(r.name, (await runRemote(lab, r.name, inputs, unwrapSecrets(inputs.create))).stdout);
+            else if (r.type === "command:remote:Command") {
+                // No create: the provider runs nothing and does not connect (components/steps.ts).
+                const create = unwrapSecrets(inputs.create);
+                stdout.set(r.name, typeof create === "string" ? (await runRemote(lab, r.name, inputs, create)).stdout : "");
+            }
             entry.ok = true;
         } finally {
             entry.end = Date.now();

@@ -13,6 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { fillSecrets, KUBEADM_CONFIG_PATH, renderKubeadmConfig } from "../../components/kubeadm/config";
+import { CONTAINERD_REGISTRY_DROPIN, registryFiles } from "../../components/kubeadm/registries";
 import { CLUSTER_SECRETS_FILE, JOIN_SECRETS_FILE } from "../../components/kubeadm/scripts";
 import { loadPlan, Plan } from "../../components/plan";
 import { RunResult, runProgram, stackConfig, stringLeaves, unwrapSecrets } from "../support/program";
@@ -93,6 +94,7 @@ async function must(h: LabHost, command: string): Promise<string> {
 /** A fresh host as kubeadm's prerequisites expect it: containerd from its packages (enabled, running), kernel tools. */
 async function provisionHost(h: LabHost, swap: boolean): Promise<void> {
     await h.writeFile("/usr/local/bin/containerd", fs.readFileSync(path.join(HOST_DOUBLES, "containerd"), "utf8"), 0o755);
+    await h.writeFile("/usr/local/bin/ctr", fs.readFileSync(path.join(HOST_DOUBLES, "ctr"), "utf8"), 0o755);
     for (const t of ["modprobe", "swapon", "swapoff"]) await h.writeFile(`/usr/local/sbin/${t}`, fs.readFileSync(path.join(HOST_DOUBLES, t), "utf8"), 0o755);
     await h.writeFile("/etc/systemd/system/containerd.service", "[Unit]\nDescription=containerd (TEST DOUBLE)\n[Service]\nExecStart=/usr/local/bin/containerd\n[Install]\nWantedBy=multi-user.target\n");
     await must(h, "mkdir -p /run/systemctl-double/enabled /run/systemctl-double/active && : > /run/systemctl-double/enabled/containerd.service && : > /run/systemctl-double/active/containerd.service");
@@ -169,6 +171,8 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
     let plan: Plan;
     let config: Record<string, string>;
     let first: Up;
+    /** The stack destroy tears down: the latest `up` (the registries test leaves its mirrors in it). */
+    let last: Up;
     let api: string;
     const fresh = new Map<string, string>();
     /** The running values of the prep's sysctls (the bridge keys only where the kernel has them). */
@@ -193,6 +197,7 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
         for (const h of lab.hosts) fresh.set(h.name, await tree(h));
         for (const h of lab.hosts) freshSysctls.set(h.name, await sysctls(h));
         first = await up(lab, config);
+        last = first;
     });
 
     after(async function () {
@@ -331,7 +336,63 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
         }
     });
 
-    it("destroy: drain and delete the workers from the control plane, kubeadm reset the workers then the control plane, every host as it was", async () => {
+    it("registry mirrors: a root-only drop-in imported by config.toml and hosts.toml on every node; a change restarts containerd one node at a time, control plane first; the password on no command line; removed exactly", async () => {
+        const password = "lab-registry-passw0rd-4f2a";
+        const mirror = "[fd5c:2e8a:7b41:1::5]:5000";
+        const registries = (endpoint: string) => ({
+            mirrors: { "docker.io": { endpoint: [endpoint] } },
+            configs: { [mirror]: { auth: { username: "puller", password }, tls: { ca_file: "/etc/ssl/mirror/ca.pem" } } },
+        });
+        const order = ["cp1", "worker1", "worker2"];
+        const restarts = async (n: string) => (await systemctlCalls(byNode(n))).filter((c) => c === "restart containerd").length;
+        const withoutRegistries = await Promise.all(order.map(async (n) => [await tree(byNode(n)), await must(byNode(n), "cat /etc/containerd/config.toml")] as const));
+        let run!: Up;
+        for (const endpoint of [`https://${mirror}`, "https://[fd5c:2e8a:7b41:1::6]:5000"]) {
+            const cfg: Record<string, string> = { ...config, "dualstack:registries": JSON.stringify(registries(endpoint)) };
+            const files = registryFiles(loadPlan((k) => cfg[k], STACK, Object.keys(cfg)).plan);
+            const before = await Promise.all(order.map(restarts));
+            run = await up(lab, cfg);
+            for (const [i, n] of order.entries()) {
+                const h = byNode(n);
+                for (const f of files) {
+                    assert.equal(await must(h, `cat '${f.path}'`), f.content, `${n}: ${f.path} is not the rendered one`);
+                    assert.equal((await must(h, `stat -c '%a %U' '${f.path}'`)).trim(), "600 root", `${n}: ${f.path}`);
+                }
+                assert.ok((await must(h, `cat ${CONTAINERD_REGISTRY_DROPIN}`)).includes(password));
+                assert.match(await must(h, "cat /etc/containerd/config.toml"), new RegExp(`^imports = \\["${CONTAINERD_REGISTRY_DROPIN}"\\]$`, "m"));
+                assert.equal(await restarts(n), before[i] + 1, `${n}: containerd not restarted exactly once for the registry change`);
+                assert.equal((await h.inspect(`grep -rlF ${password} ${REC} /run/systemctl-double 2>/dev/null || true`)).stdout.trim(), "", `${n}: the password reached a recorded argv, environment or process list`);
+            }
+            // One node at a time, the control plane first: each step (restart and wait included) ends before the next starts.
+            const steps = order.map((n) => entry(run.timeline, `cluster-${n}-registries`));
+            for (let i = 1; i < steps.length; i++) assert.ok(steps[i - 1].end <= steps[i].start, `${order[i]} restarted containerd while ${order[i - 1]} was restarting it`);
+            // The control plane's step waited for its API after the restart (the cluster runs).
+            const during = (c: Call) => c.ns >= BigInt(steps[0].start) * 1000000n && c.ns <= BigInt(steps[0].end + 1) * 1000000n;
+            const cpCalls = (await calls(byNode("cp1"))).filter(during).map((c) => c.line);
+            assert.ok(cpCalls.includes("ctr version") && cpCalls.includes("kubectl --kubeconfig /etc/kubernetes/admin.conf get --raw /readyz"), cpCalls.join("\n"));
+            for (const r of run.result.resources) {
+                const { stdin, ...rest } = unwrapSecrets(r.inputs);
+                assert.ok(!stringLeaves(rest).some((x) => x.includes(password)), `${r.name} carries the password outside stdin`);
+                if (!/^cluster-(cp1|worker1|worker2)-registries$/.test(r.name)) assert.ok(!stringLeaves(stdin).some((x) => x.includes(password)), `${r.name} got the password on stdin`);
+            }
+        }
+        // The same again: nothing changes, nothing restarts.
+        const settled = await Promise.all(order.map(async (n) => [await tree(byNode(n)), await restarts(n)] as const));
+        await up(lab, { ...config, "dualstack:registries": JSON.stringify(registries("https://[fd5c:2e8a:7b41:1::6]:5000")) });
+        for (const [i, n] of order.entries()) assert.deepEqual([await tree(byNode(n)), await restarts(n)], settled[i], `${n}: a second run changed something`);
+        // Only the registries leave the stack: the import and the files go, each containerd restarts (and starts: nothing it imports is missing).
+        await destroyRegistered(run.result, lab, { only: order.map((n) => `cluster-${n}-registries`), timeline: [] });
+        for (const [i, n] of order.entries()) {
+            assert.equal(await restarts(n), settled[i][1] + 1, `${n}: containerd not restarted to drop the registries`);
+            assert.equal(await must(byNode(n), "cat /etc/containerd/config.toml"), withoutRegistries[i][1], `${n}: config.toml is not back to the byte`);
+            assert.equal(await tree(byNode(n)), withoutRegistries[i][0], `${n}: the registries step left something behind`);
+        }
+        // Back in the stack for the destroy below, which must remove them with everything else.
+        last = await up(lab, { ...config, "dualstack:registries": JSON.stringify(registries(`https://${mirror}`)) });
+        for (const n of order) assert.match(await must(byNode(n), "cat /etc/containerd/config.toml"), /dualstack-registries\.toml/);
+    });
+
+    it("destroy (registries included): drain and delete the workers from the control plane, kubeadm reset the workers then the control plane, every host as it was", async () => {
         // Control: before destroy the hosts carry the cluster and what Calico leaves behind.
         for (const h of lab.hosts) {
             const have = await tree(h);
@@ -340,7 +401,12 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
             }
         }
         const deletes: TimelineEntry[] = [];
-        await destroyRegistered(first.result, lab, { timeline: deletes });
+        await destroyRegistered(last.result, lab, { timeline: deletes });
+        // The registries go after the node's reset and before its prep (which removes containerd's config).
+        for (const n of ["cp1", "worker1", "worker2"]) {
+            const reg = entry(deletes, `cluster-${n}-registries`, "delete");
+            assert.ok(entry(deletes, `cluster-${n}-install`, "delete").end <= reg.start && reg.end <= entry(deletes, `cluster-${n}-prep`, "delete").start, `${n}: registries deleted out of order`);
+        }
         const cpCalls = await calls(byNode("cp1"));
         for (const w of ["worker1", "worker2"]) {
             const drain = entry(deletes, `cluster-${w}-joined`, "delete");

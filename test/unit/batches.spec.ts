@@ -49,16 +49,22 @@ function nodesOf(cps: number, workers: number) {
 const workersOf = (n: number) => Array.from({ length: n }, (_, i) => `w${i + 1}`);
 const isUpgradeStep = (id: string) => /-(drain|upgrade|uncordon)$/.test(id);
 
-/** Longest chain of `after` edges among the steps `keep` selects (host preparations not counted). */
-function depth(s: ClusterSteps, keep: (id: string) => boolean = () => true): number {
+/**
+ * Longest chain of `after` edges among the steps `keep` selects (host preparations not counted),
+ * each step weighing `weight` (default 1).
+ */
+function depth(s: ClusterSteps, keep: (id: string) => boolean = () => true, weight: (step: ClusterSteps["steps"][number]) => number = () => 1): number {
     const memo = new Map<string, number>();
     const ids = new Set(s.steps.map((x) => x.id).filter(keep));
     const d = (id: string): number => {
-        if (!memo.has(id)) memo.set(id, 1 + Math.max(0, ...s.steps.find((x) => x.id === id)!.after.filter((a) => ids.has(a)).map(d)));
+        const step = s.steps.find((x) => x.id === id)!;
+        if (!memo.has(id)) memo.set(id, weight(step) + Math.max(0, ...step.after.filter((a) => ids.has(a)).map(d)));
         return memo.get(id)!;
     };
     return Math.max(...[...ids].map(d));
 }
+/** What a first up runs on a host: a command step's create (a copy always copies). */
+const runsOnCreate = (x: ClusterSteps["steps"][number]) => (x.kind === "command" && x.create === undefined ? 0 : 1);
 
 for (const [dist, steps] of distributions) {
     describe(`${dist}: workers join in parallel, upgrade in batches (step data)`, () => {
@@ -91,22 +97,29 @@ for (const [dist, steps] of distributions) {
                 assert.deepEqual(s.upgraded, batches.at(-1)!.map((w) => `${w}-uncordon`));
             });
 
-            it(`${label}: a first up's critical path is the join's plus one drain, upgrade and uncordon per batch`, () => {
+            it(`${label}: a first up's critical path of host work is the join's; the upgrade steps run nothing on create, only on update`, () => {
                 const join = depth(s, (id) => !isUpgradeStep(id));
                 assert.equal(join, depth(steps(3, 1, batch), (id) => !isUpgradeStep(id)), "the join does not grow with the workers");
+                assert.equal(depth(s, () => true, runsOnCreate), join, "nothing a first up runs on a host waits for an upgrade batch");
+                for (const x of s.steps.filter((y): y is CommandStep => isUpgradeStep(y.id))) {
+                    assert.equal(x.create, undefined, `${x.id} runs on create`);
+                    assert.ok(x.update && x.update.length > 0, `${x.id} has no update`);
+                }
+                // An update (a version change) still walks the batches: one drain, upgrade and uncordon each.
                 assert.ok(depth(s) <= join + 3 * batches.length, `${depth(s)} > ${join} + 3 x ${batches.length}`);
+                assert.ok(depth(s) >= 3 * batches.length, `${depth(s)} < 3 x ${batches.length}`);
             });
 
             it(`${label}: a step without a delete that installs names its node's install, which it is replaced with`, () => {
                 for (const x of s.steps.filter((y): y is CommandStep => y.kind === "command")) {
-                    const owner = cleanupOwnerOf(x.create);
+                    const owner = cleanupOwnerOf(x.update ?? x.create ?? "");
                     if (owner === undefined) continue;
                     const o = stepById(s, owner) as CommandStep;
                     assert.equal(o.runsOn, x.runsOn, x.id);
                     assert.ok(o.delete !== undefined && x.delete === undefined, x.id);
                     assert.deepEqual(x.triggers, [{ idOf: owner }], x.id);
                 }
-                assert.equal(s.steps.filter((x) => x.kind === "command" && cleanupOwnerOf(x.create) !== undefined).length, workers);
+                assert.equal(s.steps.filter((x) => x.kind === "command" && cleanupOwnerOf(x.update ?? x.create ?? "") !== undefined).length, workers);
             });
         }
 

@@ -15,6 +15,8 @@ describe("day-two scripts pass shellcheck -s sh", () => {
         ["k3s with registries and snapshots", baseConfig({ nodes: nodes(3, 1), registries: REGISTRIES, cluster: { etcdSnapshots: {} }, install: { sha256: { "install.sh": "a".repeat(64) } } })],
         ["k0s with registries and snapshots", k0s({ nodes: nodes(3, 1), registries: K0S_REGISTRIES, cluster: { etcdSnapshots: {} } })],
         ["kubeadm with a registration address and snapshots", baseConfig({ distribution: "kubeadm", version: "v1.36.3", traefik: { loadBalancer: "none" }, nodes: nodes(3, 1), cluster: { registrationAddress: "fd45:a71:55a6:1::100", etcdSnapshots: {} } })],
+        ["kubeadm 1.36 with registries", baseConfig({ distribution: "kubeadm", version: "v1.36.3", traefik: { loadBalancer: "none" }, nodes: nodes(1, 1), registries: K0S_REGISTRIES })],
+        ["kubeadm 1.35 with registries (containerd config version 2)", baseConfig({ distribution: "kubeadm", version: "v1.35.2", traefik: { loadBalancer: "none" }, nodes: nodes(1, 1), registries: K0S_REGISTRIES })],
     ] as const) {
         it(what, () => {
             const plan = planOf(cfg as ConfigInput);

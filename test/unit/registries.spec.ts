@@ -136,4 +136,21 @@ describe("registries: wiring", () => {
         const plain = await runProgram({ config: rawConfig(k0s()), stackName: "reg0", preview: true });
         assert.ok(!plain.resources.some((x) => x.name.endsWith("-registries")));
     });
+
+    it("kubeadm under the mock runtime: one node at a time after its prep and before its install, drop-in on stdin (secret), password in no command", async () => {
+        const cfg = baseConfig({ distribution: "kubeadm", version: "v1.36.3", traefik: { loadBalancer: "none" }, nodes: nodes(2, 2), registries: K0S_REGISTRIES });
+        const r = await runProgram({ config: rawConfig(cfg), stackName: "regk", preview: true });
+        const order = ["cp1", "cp2", "worker1", "worker2"];
+        order.forEach((n, i) => {
+            const reg = r.byName(`cluster-${n}-registries`);
+            assert.ok(reg.secretInputs.includes("stdin"), `${n}: stdin must be secret`);
+            assert.ok(unwrapSecrets(reg.inputs).stdin.includes(PASSWORD), `${n}: the drop-in arrives on stdin`);
+            assert.ok(reg.deleteBeforeReplace);
+            assert.ok(String(reg.inputs.create).includes("/etc/containerd/certs.d/docker.io/hosts.toml"));
+            assert.ok(transitiveDeps(r, reg).has(r.byName(`cluster-${n}-prep`).urn), `${n}: after its prep`);
+            if (i > 0) assert.ok(transitiveDeps(r, reg).has(r.byName(`cluster-${order[i - 1]}-registries`).urn), `${n} waits for ${order[i - 1]}`);
+            assert.ok(transitiveDeps(r, r.byName(`cluster-${n}-install`)).has(reg.urn), `${n}'s install waits for its registries`);
+        });
+        assert.ok(!stringLeaves(r.resources.map((x) => [x.inputs.create, x.inputs.update, x.inputs.delete])).some((s) => s.includes(PASSWORD)));
+    });
 });

@@ -75,7 +75,7 @@ describe("etcd snapshots", () => {
             assert.deepEqual(snaps.map((s) => s.runsOn), ["cp1", "cp2", "cp3"]);
             for (const s of snaps) {
                 assert.deepEqual(s.after, [`${s.runsOn}-install`]);
-                assert.ok(s.create.includes("chmod 0700 /var/lib/dualstack/etcd-snapshots") && s.delete!.includes("disable --now"));
+                assert.ok((s.create ?? "").includes("chmod 0700 /var/lib/dualstack/etcd-snapshots") && s.delete!.includes("disable --now"));
             }
             assert.ok(!kubeadmSteps(planOf(kubeadm())).steps.some((s) => s.id.endsWith("-etcd-snapshot")));
         });

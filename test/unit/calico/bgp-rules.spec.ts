@@ -27,6 +27,8 @@ describe("calico.bgp rules: refusals before any host is touched", () => {
         { name: "link-local peerIP", cfg: withBgp({ peers: [{ peerIP: "fe80::1", asNumber: 64500 }] }), key: "dualstack:calico.bgp.peers[0].peerIP", value: "fe80::1", rule: /link-local/, fix: /global or ULA/ },
         { name: "cluster AS 0", cfg: withBgp({ asNumber: 0, peers: PEERS }), key: "dualstack:calico.bgp.asNumber", value: 0, rule: /1-4294967295/, fix: /private AS/ },
         { name: "peer AS above 4294967295", cfg: withBgp({ peers: [{ peerIP: ROUTER_V4, asNumber: 4294967296 }] }), key: "dualstack:calico.bgp.peers[0].asNumber", value: 4294967296, rule: /not a usable AS number/, fix: /64512/ },
+        { name: "4-octet private peer AS (above int32, Calico's v1 CRD type)", cfg: withBgp({ peers: [{ peerIP: ROUTER_V4, asNumber: 4200000000 }] }), key: "dualstack:calico.bgp.peers[0].asNumber", value: 4200000000, rule: /above 2147483647.*int32/, fix: /64512-65534/ },
+        { name: "cluster AS 2147483648", cfg: withBgp({ asNumber: 2147483648, peers: PEERS }), key: "dualstack:calico.bgp.asNumber", value: 2147483648, rule: /above 2147483647/, fix: /up to 2147483647/ },
         { name: "AS_TRANS 23456", cfg: withBgp({ peers: [{ peerIP: ROUTER_V4, asNumber: 23456 }] }), key: "dualstack:calico.bgp.peers[0].asNumber", value: 23456, rule: /AS_TRANS/, fix: /private AS/ },
         { name: "two peers with the same address (different spelling)", cfg: withBgp({ peers: [{ peerIP: ROUTER_V6, asNumber: 64500 }, { peerIP: "fd45:0a71:55a6:0001:0:0:0:1", asNumber: 64501 }] }), key: "dualstack:calico.bgp.peers[1].peerIP", value: "fd45:0a71:55a6:0001:0:0:0:1", rule: /repeats the address of calico\.bgp\.peers\[0\]/, fix: /once/ },
         { name: "a node's own address as peer", cfg: withBgp({ peers: [{ peerIP: "192.168.121.136", asNumber: 64500 }] }), key: "dualstack:calico.bgp.peers[0].peerIP", value: "192.168.121.136", rule: /node's own address/, fix: /upstream router/ },
@@ -78,10 +80,10 @@ describe("calico.bgp rules: refusals before any host is touched", () => {
 
 describe("calico.bgp rules: the plan part", () => {
     it("plans canonical peers sorted by name, both service CIDRs and the MetalLB pool as CIDRs", () => {
-        const plan = planOf(withBgp({ asNumber: 64512, peers: [{ peerIP: "FD45:A71:55A6:1:0::1", asNumber: 4200000000, nodeSelector: "rack == 'a'", keepOriginalNextHop: true }, { peerIP: ROUTER_V4, asNumber: 64500 }], advertise: { serviceClusterIPs: true, serviceLoadBalancerIPs: true } }, METALLB));
+        const plan = planOf(withBgp({ asNumber: 64512, peers: [{ peerIP: "FD45:A71:55A6:1:0::1", asNumber: 2147483647, nodeSelector: "rack == 'a'", keepOriginalNextHop: true }, { peerIP: ROUTER_V4, asNumber: 64500 }], advertise: { serviceClusterIPs: true, serviceLoadBalancerIPs: true } }, METALLB));
         assert.deepEqual(plan.bgp!.peers.map((p) => [p.name, p.peerIP, p.family, p.asNumber]), [
             ["dualstack-192-0-2-1", ROUTER_V4, "IPv4", 64500],
-            ["dualstack-fd45-a71-55a6-1-0-0-0-1", ROUTER_V6, "IPv6", 4200000000],
+            ["dualstack-fd45-a71-55a6-1-0-0-0-1", ROUTER_V6, "IPv6", 2147483647],
         ]);
         assert.equal(plan.bgp!.peers[1].nodeSelector, "rack == 'a'");
         assert.deepEqual(plan.bgp!.advertise, {

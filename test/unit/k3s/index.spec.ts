@@ -198,10 +198,17 @@ describe("k3s: resource graph under the mock runtime (lab-k3s)", () => {
                 // An agent's update only applies config.yaml; its version is its upgrade step's.
                 assert.equal(install.inputs.update, cmd(`nodes/${n.name}/scripts/k3s-install-update.sh`));
                 assert.ok(!install.inputs.update.includes("INSTALL_K3S_VERSION"), `${n.name}: the install's update carries no version`);
+                // The upgrade steps act only on an update (a version change): no create, no create.sh.
                 const upgrade = get(r, `cluster-${n.name}-upgrade`);
-                assert.equal(upgrade.inputs.create, cmd(`nodes/${n.name}/scripts/k3s-upgrade-create.sh`));
-                assert.ok(upgrade.inputs.create.includes("INSTALL_K3S_VERSION"), `${n.name}: the upgrade step runs the installer`);
-                for (const x of ["drain", "uncordon"]) assert.equal(get(r, `cluster-${n.name}-${x}`).inputs.create, cmd(`nodes/cp1/scripts/k3s-${x}-${n.name}-create.sh`));
+                assert.equal(upgrade.inputs.create, undefined);
+                assert.equal(upgrade.inputs.update, cmd(`nodes/${n.name}/scripts/k3s-upgrade-update.sh`));
+                assert.ok(upgrade.inputs.update.includes("INSTALL_K3S_VERSION"), `${n.name}: the upgrade step runs the installer`);
+                assert.ok(!byPath.has(`nodes/${n.name}/scripts/k3s-upgrade-create.sh`));
+                for (const x of ["drain", "uncordon"]) {
+                    const step = get(r, `cluster-${n.name}-${x}`);
+                    assert.equal(step.inputs.create, undefined);
+                    assert.equal(step.inputs.update, cmd(`nodes/cp1/scripts/k3s-${x}-${n.name}-update.sh`));
+                }
             }
             assert.equal(install.inputs.delete, cmd(`nodes/${n.name}/scripts/k3s-install-delete.sh`));
             assert.deepEqual(install.inputs.triggers.slice(0, 5), createOnlySettings(plan, n));

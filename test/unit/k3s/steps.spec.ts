@@ -82,7 +82,7 @@ describe("k3s/steps: order as data", () => {
         assert.deepEqual(up.steps.map((x) => [x.id, x.after]), s.steps.map((x) => [x.id, x.after]));
         const member = stepById(up, "cp2-member") as CommandStep;
         assert.equal(member.update, member.create);
-        assert.match(member.create, /version='?v1\.34\.1\+k3s1'?/);
+        assert.match(member.create ?? "", /version='?v1\.34\.1\+k3s1'?/);
         const cmd = (x: ClusterSteps, id: string) => stepById(x, id) as CommandStep;
         for (const n of ["cp1", "cp2", "cp3"]) {
             assert.notEqual(cmd(up, `${n}-install`).update, cmd(s, `${n}-install`).update, `${n}'s install upgrades it`);

@@ -108,10 +108,11 @@ describe("policy rules: recorded resource inputs", () => {
 });
 
 describe("policy rules: a command whose changes another step's delete removes", () => {
-    const upgrade = (create: string, triggers?: unknown[]): ResourceData => ({
+    // As the program registers it: no create, the installer on update (components/batches.ts).
+    const upgrade = (update: string, triggers?: unknown[]): ResourceData => ({
         type: "command:remote:Command",
         name: "cluster-worker1-upgrade",
-        props: { create: `sh -c 'set -eu\n${create}'`, ...(triggers ? { triggers } : {}) },
+        props: { update: `sh -c 'set -eu\n${update}'`, ...(triggers ? { triggers } : {}) },
         opts: { additionalSecretOutputs: [], deleteBeforeReplace: false },
     });
     const installer = 'INSTALL_K3S_VERSION=v1.33.5+k3s1 sh "$tmp/install.sh" agent\n';
