@@ -13,6 +13,8 @@
 // ("staging repositories ... replace directives").
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 
 export interface StagingReplace {
     module: string;
@@ -70,11 +72,18 @@ function main(argv: string[]): void {
         process.exit(2);
     }
     // `go mod download -json` fetches only the .mod file for GoMod and prints where it is.
-    const out = execFileSync("go", ["mod", "download", "-json", `k8s.io/kubernetes@${version}`], {
-        encoding: "utf8",
-        cwd: fs.mkdtempSync("/tmp/k8s-replaces-"),
-        env: { ...process.env, GOFLAGS: "-mod=mod" },
-    });
+    // Run outside any module (an empty directory), removed afterwards: the .mod file lands in the module cache.
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-replaces-"));
+    let out: string;
+    try {
+        out = execFileSync("go", ["mod", "download", "-json", `k8s.io/kubernetes@${version}`], {
+            encoding: "utf8",
+            cwd,
+            env: { ...process.env, GOFLAGS: "-mod=mod" },
+        });
+    } finally {
+        fs.rmSync(cwd, { recursive: true, force: true });
+    }
     const info = JSON.parse(out) as { GoMod?: string; Error?: string };
     if (info.Error || !info.GoMod) throw new Error(`go mod download k8s.io/kubernetes@${version}: ${info.Error ?? "no GoMod"}`);
     const block = renderReplaceBlock(stagingReplaces(fs.readFileSync(info.GoMod, "utf8"), version));

@@ -9,12 +9,12 @@
 // diff, replace, ordering, state, secrets, plugins) is the real engine's.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { engineBuild } from "../../scripts/engine-build";
 import { ROOT } from "../support/program";
 import { COMMAND_DOUBLE_VERSION } from "./command-double";
+import { tempDir } from "../support/tmp";
 
 export const PASSPHRASE = "dualstack-engine-test-passphrase";
 
@@ -41,13 +41,18 @@ interface ToolEntry {
 export async function startEngine(opts: { forwarder: string }): Promise<Engine> {
     // DUALSTACK_ENGINE_BIN: a bin directory laid out like engine:bin's, used as is (no build).
     const bin = process.env.DUALSTACK_ENGINE_BIN || (await engineBuild());
-    const top = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-engine-"));
+    const top = tempDir("dualstack-engine");
     const home = path.join(top, "home");
     const backend = path.join(top, "state");
     const workDir = path.join(top, "project");
-    for (const d of [home, backend, workDir]) fs.mkdirSync(d, { recursive: true });
+    // The engine's children write their temporary files here, removed with the rest: the kubernetes
+    // provider writes its kubeconfig for Helm to os.CreateTemp("", "kubeconfig") on every Configure and
+    // never removes it (pulumi-kubernetes provider/pkg/provider/util.go writeKubeconfigToFile).
+    const tmp = path.join(top, "tmp");
+    for (const d of [home, backend, workDir, tmp]) fs.mkdirSync(d, { recursive: true });
     const env: Record<string, string> = {
         PULUMI_HOME: home,
+        TMPDIR: tmp,
         PULUMI_BACKEND_URL: `file://${backend}`,
         PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
         PULUMI_SKIP_UPDATE_CHECK: "true",

@@ -18,6 +18,7 @@ import * as path from "node:path";
 import { stringify } from "yaml";
 import { addressAt } from "../../components/net";
 import type { ExecResult, LabHost } from "./harness";
+import { tempDir } from "../support/tmp";
 
 /** Inside each host (private tmpfs): certificates, etcd data, logs, the kubeconfig the doubles hand out. */
 export const CP_DIR = "/run/dualstack-test-cp";
@@ -70,7 +71,7 @@ function openssl(dir: string, args: string[]): void {
 
 /** A throw-away CA, the API server's serving certificate (SANs: `sans`), an admin client and the service-account key. */
 export function makePki(sans: { ips: string[]; dns: string[] }): Pki {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-pki-"));
+    const dir = tempDir("dualstack-pki");
     try {
         const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
         openssl(dir, ["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=dualstack-lab-test-ca"]);

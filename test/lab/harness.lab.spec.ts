@@ -2,10 +2,9 @@
 // real SSH with a pinned host key, the systemctl TEST DOUBLE, prerequisites and teardown.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { createLab, FRESH_ABSENT, FRESH_EMPTY, Lab, leftoverNamespaces, requireLabPrerequisites, STATE_DIRS, SYSTEMCTL_DOUBLE_LOG } from "./harness";
+import { tempDir } from "../support/tmp";
 
 describe("lab harness", function () {
     this.timeout(60000);
@@ -82,7 +81,7 @@ describe("lab harness", function () {
 
     it("without the needed commands the lab fails saying what to install (it does not skip)", () => {
         const saved = process.env.PATH;
-        process.env.PATH = fs.mkdtempSync(path.join(os.tmpdir(), "empty-path-"));
+        process.env.PATH = tempDir("empty-path");
         try {
             assert.throws(() => requireLabPrerequisites(), /install: apt-get install -y .*iproute2.*iputils-ping/);
         } finally {

@@ -10,7 +10,6 @@ import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash, createPublicKey, randomBytes, randomInt } from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { fillSecrets, KUBEADM_CONFIG_PATH, renderKubeadmConfig } from "../../components/kubeadm/config";
@@ -20,6 +19,7 @@ import { loadPlan, Plan } from "../../components/plan";
 import { RunResult, runProgram, stackConfig, stringLeaves, unwrapSecrets } from "../support/program";
 import { destroyRegistered, ExecuteArgs, labExecutor, TimelineEntry } from "./executor";
 import { createLab, Lab, LabHost, leftoverNamespaces, requireLabPrerequisites, SYSTEMCTL_DOUBLE_LOG } from "./harness";
+import { tempDir } from "../support/tmp";
 
 const STACK = "lab-kubeadm";
 const DOUBLES = path.join(__dirname, "doubles", "kubeadm");
@@ -58,12 +58,12 @@ const CERT_KEY = randomBytes(32).toString("hex");
 
 /** The shared "API server" of the doubles: under /var/tmp (all hosts see it), named so a crashed run's is cleaned up. */
 function apiDir(): string {
-    return fs.mkdtempSync(path.join("/var/tmp", `dslab-${process.pid}-kubeadmapi-`));
+    return tempDir(`dslab-${process.pid}-kubeadmapi`, "/var/tmp");
 }
 
 /** An air-gap folder as a user would prepare it, holding the doubles for `version`. */
 function airgapDir(version: string, api: string): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-kubeadm-airgap-"));
+    const dir = tempDir("dualstack-kubeadm-airgap");
     for (const b of ["kubeadm", "kubelet", "kubectl"]) {
         const text = fs.readFileSync(path.join(DOUBLES, b), "utf8").replaceAll("__KUBEADM_DOUBLE_VERSION__", version).replaceAll("__KUBEADM_DOUBLE_API__", api);
         fs.writeFileSync(path.join(dir, b), text, { mode: 0o755 });

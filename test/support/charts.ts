@@ -2,9 +2,9 @@
 // `helm package` lays them out: every file under `<chart name>/`. Deterministic (sorted entries,
 // mtime 0), so the same fixture always gives the same bytes.
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
+import { tempDir } from "./tmp";
 
 export const STANDINS = path.join(__dirname, "..", "fixtures", "charts", "standins");
 
@@ -51,7 +51,7 @@ export function packStandin(name: string, dir = path.join(STANDINS, name)): Buff
 }
 
 /** Writes every stand-in chart as `<dir>/<name>-<version>.tgz` (a fresh temp dir by default); returns name -> file. */
-export function writeStandins(dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-charts-"))): Record<string, string> {
+export function writeStandins(dir = tempDir("dualstack-charts")): Record<string, string> {
     const out: Record<string, string> = {};
     for (const name of fs.readdirSync(STANDINS).filter((n) => fs.existsSync(path.join(STANDINS, n, "Chart.yaml")))) {
         const version = /^version:\s*(\S+)/m.exec(fs.readFileSync(path.join(STANDINS, name, "Chart.yaml"), "utf8"))?.[1];

@@ -4,10 +4,10 @@
 // it is a failure, so CI never passes without the real tool having judged the rendered configs.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { cachedBinDir } from "../../scripts/engine-build";
 import { underCi } from "./tools";
+import { tempDir } from "./tmp";
 
 
 let cached: { bin?: string; why: string } | undefined;
@@ -50,7 +50,7 @@ function assert(ok: boolean, message: string): asserts ok {
 
 /** Runs `kubeadm config validate --config <file>` on `text`; returns status and output. */
 export function kubeadmValidate(kubeadm: string, text: string): { status: number | null; output: string } {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-kubeadm-"));
+    const dir = tempDir("dualstack-kubeadm");
     const file = path.join(dir, "kubeadm.yaml");
     fs.writeFileSync(file, text);
     try {

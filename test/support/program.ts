@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadPlan } from "../../components/plan";
 import { rawConfigFromStackFile } from "../../scripts/render";
 import { healthyCollectorOutput } from "../fixtures/check/double";
+import { tempDir } from "./tmp";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
@@ -73,7 +74,7 @@ export function withTestKey(config: Record<string, string>): Record<string, stri
 
 /** A throwaway private key file (its content only has to flow through as a secret). */
 export function testKeyFile(): string {
-    const dir = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "dualstack-key-"));
+    const dir = tempDir("dualstack-key");
     const file = path.join(dir, "id_test");
     fs.writeFileSync(file, "TEST-ONLY-NOT-A-REAL-KEY\n", { mode: 0o600 });
     return file;
@@ -85,7 +86,7 @@ export function testKeyFile(): string {
  * render, like `pulumi up`, refuses a key file that does not exist.
  */
 export function renderRoot(stacks: Record<string, string> = {}): string {
-    const root = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "dualstack-root-"));
+    const root = tempDir("dualstack-root");
     fs.mkdirSync(path.join(root, "stacks"));
     const key = testKeyFile();
     const texts: Record<string, string> = { ...stacks };

@@ -4,7 +4,6 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { operatorReleaseArgs } from "../../components/calico/values";
 import { chartLocation, chartSourceProblems, pinnedChartVersions, readPackagedChart } from "../../components/charts";
@@ -15,6 +14,7 @@ import { baseConfig, planOf, rawConfig } from "../support/configs";
 import { packStandin, STANDINS, tgz, writeStandins } from "../support/charts";
 import { loadPlan } from "../../components/plan";
 import { ConfigError } from "../../components/problems";
+import { tempDir } from "../support/tmp";
 
 const PINNED = { "tigera-operator": "v3.32.1", traefik: "41.3.0", metallb: "0.16.1" };
 const read = (f: string) => fs.readFileSync(f);
@@ -36,7 +36,7 @@ describe("offline chart sources", () => {
 
     for (const format of ["gnu", "pax", "ustar"]) {
         it(`reads Chart.yaml from an archive written by GNU tar (--format=${format}), deep paths included`, function () {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "charts-tar-"));
+            const dir = tempDir("charts-tar");
             const chart = path.join(dir, "traefik");
             fs.cpSync(path.join(STANDINS, "traefik"), chart, { recursive: true });
             // A path longer than 100 bytes needs a GNU long name or a PAX record.
@@ -63,7 +63,7 @@ describe("offline chart sources", () => {
     });
 
     it("names key, value, rule and fix for every wrong source at once", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "charts-bad-"));
+        const dir = tempDir("charts-bad");
         const notGzip = path.join(dir, "traefik.tgz");
         fs.writeFileSync(notGzip, "<html>proxy login</html>");
         const problems = chartSourceProblems(
@@ -88,7 +88,7 @@ describe("offline chart sources", () => {
     });
 
     it("refuses an archive of another chart, of another version, without Chart.yaml, and a mirror that is no URL", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "charts-wrong-"));
+        const dir = tempDir("charts-wrong");
         const older = path.join(dir, "traefik-40.0.0.tgz");
         fs.writeFileSync(older, tgz({ "traefik/Chart.yaml": "apiVersion: v2\nname: traefik\nversion: 40.0.0\n" }));
         const empty = path.join(dir, "empty.tgz");

@@ -4,13 +4,13 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { installScript as k3sInstall, uninstallScript } from "../../components/k3s/scripts";
 import { installScript as k0sInstall, resetScript } from "../../components/k0s/scripts";
 import { CNI_DIRS_STATE, cniDirsRecordLines, cniDirsRemoveLines } from "../../components/kube";
 import { script } from "../../components/shell";
 import { baseConfig, planOf } from "../support/configs";
+import { tempDir } from "../support/tmp";
 
 describe("kube: CNI directories go on delete only if dualstack's install created them", () => {
     let root: string;
@@ -26,7 +26,7 @@ describe("kube: CNI directories go on delete only if dualstack's install created
     };
     const cleanup = () => fs.rmSync(path.join(root, "opt/cni/bin/calico"));
 
-    beforeEach(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-cni-"))));
+    beforeEach(() => (root = tempDir("dualstack-cni")));
     afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
     it("absent before: empty after the cleanup, so removed with the record and its folder", () => {

@@ -2,13 +2,13 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { artifacts as k3sArtifacts } from "../../components/k3s/render";
 import { artifacts as k0sArtifacts } from "../../components/k0s/render";
 import { artifacts as kubeadmArtifacts } from "../../components/kubeadm/render";
 import { baseConfig, ConfigInput, planOf } from "../support/configs";
 import { REGISTRIES, K0S_REGISTRIES, nodes, k0s } from "../support/daytwo";
+import { tempDir } from "../support/tmp";
 
 describe("day-two scripts pass shellcheck -s sh", () => {
     for (const [what, cfg] of [
@@ -20,7 +20,7 @@ describe("day-two scripts pass shellcheck -s sh", () => {
     ] as const) {
         it(what, () => {
             const plan = planOf(cfg as ConfigInput);
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-daytwo-sh-"));
+            const dir = tempDir("dualstack-daytwo-sh");
             const arts = ({ k3s: k3sArtifacts, k0s: k0sArtifacts, kubeadm: kubeadmArtifacts }[plan.distribution](plan)).filter((a) => a.path.endsWith(".sh"));
             const files = arts.map((a, i) => {
                 const f = path.join(dir, `${i}.sh`);

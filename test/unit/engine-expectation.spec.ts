@@ -2,13 +2,13 @@
 // here under the mock runtime, in test/engine/engine.spec.ts through the real engine's preview.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { ENGINE_STACKS, EngineStackName, engineStackConfig, expectedResources, fixtureFile, labShapedHosts, resourceLines } from "../support/engine-stacks";
 import { runProgram } from "../support/program";
+import { tempDir } from "../support/tmp";
 
 describe("engine test stacks: the mock runtime registers exactly the shared expectation", () => {
-    const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-engine-exp-"));
+    const keyDir = tempDir("dualstack-engine-exp");
     const keyPath = path.join(keyDir, "id_test");
     fs.writeFileSync(keyPath, "TEST-ONLY-NOT-A-REAL-KEY\n", { mode: 0o600 });
     after(() => fs.rmSync(keyDir, { recursive: true, force: true }));

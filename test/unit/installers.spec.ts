@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { installSha256Findings, k0sBinaryLines, k3sInstallerLines, k3sInstallerUrl, k0sReleaseUrl } from "../../components/installers";
 import { profileOf } from "../../components/distributions";
 import { script } from "../../components/shell";
+import { tempDir } from "../support/tmp";
 
 describe("pinned installers", () => {
     it("URLs name the tag (its + encoded), never get.k3s.io / get.k0s.sh", () => {
@@ -41,7 +42,7 @@ describe("pinned installers", () => {
 
     /** Runs `lines` with a download double on PATH that writes `body` for any URL. */
     function runWithDownload(lines: string[], body: string, sums?: string): { status: number | null; stderr: string; dir: string } {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-dl-"));
+        const dir = tempDir("dualstack-dl");
         const bin = path.join(dir, "bin");
         fs.mkdirSync(bin);
         // TEST DOUBLE of curl: `-o FILE URL`; the checksum file gets `sums`, anything else `body`.
@@ -67,7 +68,7 @@ describe("pinned installers", () => {
         if (!arch) return;
         const asset = `k0s-v1.36.3+k0s.2-${arch}`;
         const run = (sums: string, pins: Record<string, string> = {}) => {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-k0s-"));
+            const dir = tempDir("dualstack-k0s");
             const dest = path.join(dir, "k0s");
             const r = runWithDownload(k0sBinaryLines("v1.36.3+k0s.2", pins, dest), bin, sums);
             return { ...r, installed: fs.existsSync(dest) };

@@ -2,7 +2,6 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { kubeadmSteps } from "../../components/kubeadm/steps";
 import type { CommandStep } from "../../components/steps";
@@ -13,6 +12,7 @@ import { cronToOnCalendar, etcdSnapshotFindings, k0sBackupUnits, kubeadmSnapshot
 import { baseConfig, planOf, rawConfig } from "../support/configs";
 import { runProgram } from "../support/program";
 import { nodes, k0s, errorsOf, warningsOf } from "../support/daytwo";
+import { tempDir } from "../support/tmp";
 
 describe("etcd snapshots", () => {
     const crons: [string, string | RegExp][] = [
@@ -89,7 +89,7 @@ describe("etcd snapshots", () => {
 
         /** Runs the snapshot script with its paths moved under a temporary root and a TEST DOUBLE of ctr on PATH. */
         function runSnapshot(manifest: string | undefined, ctrFails = false): { status: number | null; stderr: string; dir: string; argv: string } {
-            const root = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-etcd-snap-"));
+            const root = tempDir("dualstack-etcd-snap");
             const bin = path.join(root, "bin");
             fs.mkdirSync(bin);
             fs.mkdirSync(path.join(root, "snapshots"));
@@ -136,7 +136,7 @@ describe("etcd snapshots", () => {
         });
 
         it("the snapshot script passes shellcheck -s sh", () => {
-            const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-etcd-snap-sh-")), "snap.sh");
+            const f = path.join(tempDir("dualstack-etcd-snap-sh"), "snap.sh");
             fs.writeFileSync(f, kubeadmSnapshotScript());
             // SC1001 is shell-quote escaping `=` and `:` in the mount options (as the other shellcheck tests exclude it).
             const r = spawnSync("shellcheck", ["-s", "sh", "-e", "SC1001", f], { encoding: "utf8" });

@@ -1,11 +1,11 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { configSchema } from "../../components/config";
 import { ConfigError } from "../../components/problems";
 import { normalizeKey, secretsFor } from "../../components/stack";
 import { baseConfig, planOf } from "../support/configs";
+import { tempDir } from "../support/tmp";
 
 describe("stack secrets and local files", () => {
     it("normalises a key's trailing whitespace to one newline (key file and config secret agree)", () => {
@@ -14,7 +14,7 @@ describe("stack secrets and local files", () => {
     });
 
     it("refuses a missing key file and an incomplete air-gap folder, naming each", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-airgap-"));
+        const dir = tempDir("dualstack-airgap");
         fs.writeFileSync(path.join(dir, "install.sh"), "#!/bin/sh\n");
         const input = baseConfig({ ssh: { privateKeyPath: path.join(dir, "missing_key") }, install: { source: "airgap", airgapDir: dir } });
         const plan = planOf(input);
@@ -30,7 +30,7 @@ describe("stack secrets and local files", () => {
     });
 
     it("reports a wrong packaged chart in the same list as the other local-file problems, before any host is touched", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-charts-"));
+        const dir = tempDir("dualstack-charts");
         const input = baseConfig({
             ssh: { privateKeyPath: path.join(dir, "missing_key") },
             charts: { traefik: { file: path.join(dir, "traefik-41.3.0.tgz") }, metallb: { repo: "oci://registry.example.internal/charts" } },

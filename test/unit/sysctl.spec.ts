@@ -3,13 +3,13 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { hostPrepSteps, hostSysctls, SYSCTL_STATE, sysctlDropIn } from "../../components/hostprep/scripts";
 import { prepCreateScript, prepDeleteScript, SYSCTL_STATE as KUBEADM_SYSCTL_STATE, SYSCTLS } from "../../components/kubeadm/scripts";
 import { procSysPath, recordSysctlsLines, restoreSysctlsLines, type Sysctl } from "../../components/sysctl";
 import { script } from "../../components/shell";
 import { baseConfig, planOf } from "../support/configs";
+import { tempDir } from "../support/tmp";
 
 const KEYS: Sysctl[] = [
     ["net.ipv4.ip_forward", "1"],
@@ -31,7 +31,7 @@ describe("sysctl: runtime values recorded before a drop-in, restored on delete",
     const apply = () => KEYS.filter(([k]) => fs.existsSync(procSysPath(k, proc))).forEach(([k, v]) => write(k, v));
 
     beforeEach(() => {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-sysctl-"));
+        dir = tempDir("dualstack-sysctl");
         proc = path.join(dir, "proc-sys");
         state = path.join(dir, "state", "sysctl.state");
         // A fresh host: no forwarding, accept_ra 1 on a VLAN interface, br_netfilter not loaded.

@@ -4,10 +4,10 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { requireShellcheck, shellcheck } from "../support/shellcheck";
+import { tempDir } from "../support/tmp";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
@@ -235,7 +235,7 @@ interface Run {
 
 /** Runs a workflow step's script with bash -e -o pipefail, as GitHub does for `shell: bash`. */
 function runStep(script: string, env: Record<string, string>, opts: { pulumiConfigHas?: string[]; cwd?: string } = {}): Run {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-wf-"));
+    const dir = tempDir("dualstack-wf");
     // Recording double of the `pulumi` CLI (a shell script: starts fast): one line per call with the
     // arguments separated by US (0x1f); `config set` stdin saved to stdin.<n>; `config get` succeeds
     // only for the keys given.
@@ -339,7 +339,7 @@ describe("workflows: preview.yml render diff", function () {
 
     /** A copy of the project (sources and stacks; node_modules linked) to render in. */
     function project(edit?: (stackText: string) => string): string {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-wf-render-"));
+        const dir = tempDir("dualstack-wf-render");
         for (const f of ["components", "scripts", "stacks", "package.json", "tsconfig.json", "Pulumi.yaml"]) fs.cpSync(path.join(ROOT, f), path.join(dir, f), { recursive: true });
         fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
         if (edit) {
@@ -394,7 +394,7 @@ describe("workflows: preview.yml render diff", function () {
     it("updates its own comment when there is one, and creates one otherwise", () => {
         const script = stepNamed(w, "Post the render diff").run!;
         for (const existing of [true, false]) {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-wf-gh-"));
+            const dir = tempDir("dualstack-wf-gh");
             fs.writeFileSync(path.join(dir, "render-comment.md"), "<!-- dualstack-render-diff:lab-k3s -->\nbody\n");
             // Recording TEST DOUBLE of gh: the comment listing (already filtered by --jq) holds id 42 or nothing.
             const bin = path.join(dir, "bin");
@@ -414,7 +414,7 @@ describe("workflows: actionlint, as .ci/run runs it", function () {
     this.timeout(60000);
 
     it("passes the three workflows and fails, naming the file, on a workflow with script injection", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-actionlint-"));
+        const dir = tempDir("dualstack-actionlint");
         try {
             for (const f of FILES) fs.copyFileSync(path.join(WORKFLOWS, f), path.join(dir, f));
             // The destroy guard with an input interpolated straight into the script.

@@ -5,7 +5,6 @@
 import * as assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { judgeOutput } from "../../../components/check/judge";
@@ -28,6 +27,7 @@ import { fixture, FIXTURES } from "../../fixtures/check/double";
 import { baseConfig, planOf } from "../../support/configs";
 import { stackConfig } from "../../support/program";
 import { requireShellcheck, shellcheck } from "../../support/shellcheck";
+import { tempDir } from "../../support/tmp";
 
 function planFor(stack: string): Plan {
     const raw = stackConfig(stack);
@@ -73,7 +73,7 @@ describe("dual-stack check: collector script and manifests", () => {
 
     it("shellcheck passes the collector, its delete script and the remote commands of every stack shape", function () {
         requireShellcheck(this);
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-check-sc-"));
+        const dir = tempDir("dualstack-check-sc");
         const files: string[] = [];
         for (const [i, [, plan]] of shapes().entries()) {
             const kubectl = defaultKubectl(plan);
@@ -169,7 +169,7 @@ describe("dual-stack check: collector script and manifests", () => {
         const START = 1787562131;
 
         function setup(scenario: string) {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-check-double-"));
+            const dir = tempDir("dualstack-check-double");
             const bin = path.join(dir, "bin");
             fs.mkdirSync(bin);
             for (const d of ["k3s", "sleep", "date"]) {

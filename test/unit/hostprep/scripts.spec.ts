@@ -1,6 +1,5 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { checkHostFacts } from "../../../components/hostprep";
@@ -20,6 +19,7 @@ import { q, remoteCommand } from "../../../components/shell";
 import { baseConfig, planOf } from "../../support/configs";
 import { Registered, RunResult, runProgram, stackConfig, transitiveDeps } from "../../support/program";
 import { requireShellcheck, shellcheck } from "../../support/shellcheck";
+import { tempDir } from "../../support/tmp";
 
 const STACKS = ["lab-k3s", "lab-k0s"];
 
@@ -48,7 +48,7 @@ describe("HostPrep scripts and files", () => {
     it("shellcheck -s sh passes on every rendered script of every plan variant", function () {
         this.timeout(60000);
         requireShellcheck(this);
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hostprep-sc-"));
+        const dir = tempDir("hostprep-sc");
         const files: string[] = [];
         const seen = new Set<string>();
         for (const { plan } of plans()) {

@@ -2,7 +2,6 @@
 // replacement behaviour, and that what render.ts writes is exactly what is registered.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { artifacts } from "../../../components/k0s/render";
@@ -11,6 +10,7 @@ import { loadPlan, Plan } from "../../../components/plan";
 import { remoteCommand } from "../../../components/shell";
 import { baseConfig, ConfigInput, rawConfig } from "../../support/configs";
 import { Registered, runProgram, RunResult, stackConfig, stringLeaves, transitiveDeps, unwrapSecrets } from "../../support/program";
+import { tempDir } from "../../support/tmp";
 
 const K0S_TYPE = "dualstack:index:K0sCluster";
 const CMD = "command:remote:Command";
@@ -271,7 +271,7 @@ describe("k0s graph: changes (lab-k0s shape)", () => {
 
     it("air-gapped: each node copies the binary from install.airgapDir to the staging path before its install", async () => {
         // The program refuses an air-gap folder without the binary before touching any host.
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-k0s-airgap-"));
+        const dir = tempDir("dualstack-k0s-airgap");
         fs.writeFileSync(path.join(dir, "k0s"), "test double: not a k0s binary\n");
         const raw = variant({ install: { source: "airgap", airgapDir: dir } });
         const r = await runProgram({ config: raw, stackName: "lab-k0s", preview: false, stdout });

@@ -2,7 +2,6 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as fc from "fast-check";
 import { parse } from "yaml";
@@ -24,6 +23,7 @@ import type { Plan, PlannedNode } from "../../../components/plan";
 import { script } from "../../../components/shell";
 import { baseConfig, ConfigInput, planOf, tryPlan } from "../../support/configs";
 import { requireShellcheck, shellcheck } from "../../support/shellcheck";
+import { tempDir } from "../../support/tmp";
 
 const K0S = { distribution: "k0s", version: "v1.36.3+k0s.2", traefik: { loadBalancer: "none" } };
 const NET = baseConfig().network as Record<string, unknown>;
@@ -339,7 +339,7 @@ describe("k0s: scripts", () => {
 
     it("shellcheck -s sh passes on every rendered script of every variant", function () {
         requireShellcheck(this);
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-k0s-sc-"));
+        const dir = tempDir("dualstack-k0s-sc");
         // Distinct contents only: most nodes share a script shape, and shellcheck costs per file.
         const contents = new Map<string, string>();
         for (const [label, cfg] of variants) {

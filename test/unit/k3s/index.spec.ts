@@ -1,6 +1,5 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { createOnlySettings } from "../../../components/k3s/config";
@@ -10,6 +9,7 @@ import { loadPlan, Plan } from "../../../components/plan";
 import { remoteCommand } from "../../../components/shell";
 import { baseConfig, ConfigInput, rawConfig } from "../../support/configs";
 import { Registered, RunResult, runProgram, stackConfig, stringLeaves, transitiveDeps, unwrapSecrets } from "../../support/program";
+import { tempDir } from "../../support/tmp";
 
 // The K3sCluster under Pulumi's mock runtime (test/support/program.ts): the resource graph that
 // decides install, upgrade and destroy order, and where secrets go.
@@ -344,7 +344,7 @@ describe("k3s: what a config change does to the registered inputs", () => {
 
 describe("k3s: air-gapped install and sudo", () => {
     it("copies install.sh, the binary and image tarballs into the staging directory before the install", async () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-airgap-"));
+        const dir = tempDir("dualstack-airgap");
         for (const f of ["install.sh", "k3s", "k3s-airgap-images-amd64.tar.zst", "README.txt"]) fs.writeFileSync(path.join(dir, f), f);
         const r = await run(clusterConfig(1, 1, { install: { source: "airgap", airgapDir: dir } }));
         for (const n of ["cp1", "worker1"]) {

@@ -1,6 +1,5 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as fc from "fast-check";
 import { parse } from "yaml";
@@ -15,6 +14,7 @@ import { loadPlan, Plan } from "../../../components/plan";
 import { baseConfig, ConfigInput, planOf, tryPlan } from "../../support/configs";
 import { stackConfig } from "../../support/program";
 import { requireShellcheck, shellcheck } from "../../support/shellcheck";
+import { tempDir } from "../../support/tmp";
 
 // Keys k3s accepts on an agent (k3s pkg/cli/cmds/agent.go); anything else in an agent's
 // config.yaml would make `k3s agent` refuse to start or be silently meaningless.
@@ -330,7 +330,7 @@ describe("k3s: kubeconfig server rewrite", () => {
 });
 
 describe("k3s: every rendered script passes shellcheck -s sh", () => {
-    const airgapDir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-airgap-"));
+    const airgapDir = tempDir("dualstack-airgap");
     const plans: [string, () => Plan][] = [
         ["lab-k3s", labPlan],
         ["3 servers + 8 agents, IPv6-primary", () => planOf(clusterConfig(3, 8, { network: V6_FIRST }))],
@@ -340,7 +340,7 @@ describe("k3s: every rendered script passes shellcheck -s sh", () => {
         it(what, function () {
             requireShellcheck(this);
             const plan = make();
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-k3s-sh-"));
+            const dir = tempDir("dualstack-k3s-sh");
             const files = artifacts(plan)
                 .filter((a) => a.path.endsWith(".sh"))
                 .map((a) => {

@@ -3,7 +3,6 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { artifacts } from "../../../components/kubeadm/render";
 import { configVersionCheckLines, containerdImportAddLines, containerdImportRemoveLines, CONTAINERD_REGISTRY_DROPIN, registriesCreateScript, registriesDeleteScript, registryFiles } from "../../../components/kubeadm/registries";
@@ -13,6 +12,7 @@ import { ClusterSteps, CommandStep, hostPrepOf, stepById } from "../../../compon
 import { baseConfig, ConfigInput, planOf } from "../../support/configs";
 import { errorsOf, K0S_REGISTRIES, nodes, PASSWORD, REGISTRIES } from "../../support/daytwo";
 import { assertListedAfterWhatItWaitsFor } from "../../support/steps";
+import { tempDir } from "../../support/tmp";
 
 const kubeadm = (o: ConfigInput = {}) => baseConfig({ distribution: "kubeadm", version: "v1.36.3", traefik: { loadBalancer: "none" }, nodes: nodes(2, 2), ...o });
 const plan = (o: ConfigInput = {}) => planOf(kubeadm(o));
@@ -85,7 +85,7 @@ describe("kubeadm/registries: config.toml imports (the rendered awk on sample fi
         ["an `imports` key inside a table is not the root's", "version = 3\n[x]\nimports = ['/b.toml']\n", `version = 3\nimports = [${E}]\n[x]\nimports = ['/b.toml']\n`],
     ];
     let dir: string;
-    before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "kubeadm-imports-"))));
+    before(() => (dir = tempDir("kubeadm-imports")));
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     for (const [what, original, added] of cases) {

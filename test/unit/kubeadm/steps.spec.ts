@@ -4,7 +4,6 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { fillSecrets, renderKubeadmConfig } from "../../../components/kubeadm/config";
 import { artifacts } from "../../../components/kubeadm/render";
@@ -13,6 +12,7 @@ import { CLUSTER_SECRETS, kubeadmSteps } from "../../../components/kubeadm/steps
 import { ClusterSteps, CommandStep, hostPrepOf, stepById, waitsFor } from "../../../components/steps";
 import { baseConfig, ConfigInput, planOf } from "../../support/configs";
 import { assertListedAfterWhatItWaitsFor } from "../../support/steps";
+import { tempDir } from "../../support/tmp";
 
 const node = (name: string, role: string, i: number) => ({ name, host: `192.168.122.${10 + i}`, role, interface: "eth0" });
 
@@ -138,7 +138,7 @@ describe("kubeadm/scripts", () => {
     it("shellcheck -s sh passes on every rendered script (script and air-gap installs, HA, ipvs)", () => {
         const which = spawnSync("sh", ["-c", "command -v shellcheck"]);
         assert.equal(which.status, 0, "shellcheck is required for this test (apt-get install shellcheck)");
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-kubeadm-sc-"));
+        const dir = tempDir("dualstack-kubeadm-sc");
         const contents = new Set<string>();
         for (const pl of [p, plan(3, 2, { install: { source: "airgap", airgapDir: "/srv/k8s" } }), plan(1, 0)]) {
             for (const a of artifacts(pl).filter((x) => x.path.endsWith(".sh"))) contents.add(a.content);
@@ -168,7 +168,7 @@ describe("kubeadm/scripts", () => {
     });
 
     it("the on-host fill (awk from a root-only file) gives exactly what fillSecrets gives, and refuses a missing value", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-kubeadm-fill-"));
+        const dir = tempDir("dualstack-kubeadm-fill");
         const secrets = path.join(dir, "secrets");
         const config = path.join(dir, "kubeadm.yaml");
         const values = { token: "abcdef.0123456789abcdef", caCertHash: `sha256:${"c".repeat(64)}`, certificateKey: "d".repeat(64) };

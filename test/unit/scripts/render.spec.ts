@@ -1,7 +1,6 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parse } from "yaml";
@@ -14,6 +13,7 @@ import { renderRoot, ROOT, runProgram, stackConfig, testKeyFile } from "../../su
 import { SECURE_VALUE } from "../../../components/config";
 import { validateStack } from "../../../components/stack";
 import { baseConfig, rawConfig } from "../../support/configs";
+import { tempDir } from "../../support/tmp";
 
 function planFor(stack: string) {
     const raw = stackConfig(stack);
@@ -30,7 +30,7 @@ function leaves(v: unknown, out: unknown[] = []): unknown[] {
 describe("render command", () => {
     for (const stack of ["lab-k3s", "lab-k0s", "lab-kubeadm"]) {
         it(`${stack}: writes the plan and every artifact, and prints both addresses of every node`, () => {
-            const out = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-render-"));
+            const out = tempDir("dualstack-render");
             const { summary, files } = renderStack(renderRoot(), stack, out);
             const plan = planFor(stack);
             for (const n of plan.nodes) {
@@ -80,7 +80,7 @@ describe("render command", () => {
     }
 
     it("the summary says 2^64 instead of a 20-digit count, and that the facts step picks one persistence variant", () => {
-        const out = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-render-"));
+        const out = tempDir("dualstack-render");
         const { summary } = renderStack(renderRoot(), "lab-k3s", out);
         assert.match(summary, /256 \/ 2\^64 pod addresses per node/);
         assert.doesNotMatch(summary, /\d{8,}/, "no count longer than 7 digits");
@@ -108,7 +108,7 @@ describe("render command", () => {
             "  dualstack:token:\n    secure: v1:Q0lQSEVSVEVYVC1UT0tFTg==\n";
         assert.notEqual(text, shipped);
         const root = renderRoot({ secure: text });
-        const out = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-render-"));
+        const out = tempDir("dualstack-render");
         const { summary, files } = renderStack(root, "secure", out);
         const plan = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8"));
         assert.equal(plan.ssh.hasInlinePrivateKey, true);
@@ -165,7 +165,7 @@ describe("render command", () => {
 
     it("refuses a private key file that does not exist, as pulumi up does; --no-local-files skips only that", () => {
         const text = fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.lab-k3s.yaml"), "utf8").replace("privateKeyPath: ~/.ssh/id_ed25519", "privateKeyPath: /nonexistent/id_ed25519");
-        const root = fs.mkdtempSync(path.join(os.tmpdir(), "dualstack-root-"));
+        const root = tempDir("dualstack-root");
         fs.mkdirSync(path.join(root, "stacks"));
         fs.writeFileSync(path.join(root, "stacks", "Pulumi.nokey.yaml"), text);
         const out = path.join(root, "out", "nokey");
