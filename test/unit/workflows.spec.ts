@@ -207,6 +207,17 @@ describe("workflows: all", () => {
         }
     });
 
+    it("every step that runs the engine (up, preview, destroy) keeps its temp files in runner.temp, which the runner empties after the job", () => {
+        // The kubernetes provider leaves the admin kubeconfig in $TMPDIR on every start (README "Engine", "Found by the real engine").
+        const engineSteps = FILES.flatMap((f) =>
+            allSteps(wf(f))
+                .filter((s) => ["up", "preview"].includes(String(s.with?.command ?? "")) || /^\s*pulumi destroy /m.test(s.run ?? ""))
+                .map((s) => ({ f, s })),
+        );
+        assert.equal(engineSteps.length, 3);
+        for (const { f, s } of engineSteps) assert.equal(s.env?.TMPDIR, "${{ runner.temp }}", `${f}: ${s.name}`);
+    });
+
     it("the SSH key never appears in a command line or an echo", () => {
         for (const { f, s } of runSteps.filter(({ s }) => s.run!.includes("SSH_PRIVATE_KEY"))) {
             assert.doesNotMatch(s.run!, /(echo|set -x|pulumi[^\n|]*)\s[^\n|]*\$\{?SSH_PRIVATE_KEY/, f);
