@@ -36,9 +36,6 @@ export const kubeadm: DistributionProfile = {
         `the kubelet on ${node.name} must run with node-ip=${node.nodeIps.join(",")} (kubeadm writes it to /var/lib/kubelet/kubeadm-flags.env from nodeRegistration.kubeletExtraArgs)`,
     dayTwo: {
         registries: { unsupported: notYet("registries") },
-        // kubeadm workers upgrade through their installs (no drain/upgrade/uncordon steps yet, batches.ts):
-        // a batch size would be accepted and do nothing.
-        workerUpgradeBatch: { unsupported: notYet("cluster.workerUpgradeBatch") },
         // ClusterConfiguration.controlPlaneEndpoint (config.ts): kubeadm writes it into every
         // kubeconfig and cluster-info, so it must reach the first control plane when kubeadm init
         // runs (kubernetes.io "Creating Highly Available Clusters with kubeadm": the load balancer
