@@ -17,7 +17,9 @@ import { fillSecrets, KUBEADM_CONFIG_PATH, renderKubeadmConfig } from "../../com
 import { CLUSTER_SECRETS_FILE, JOIN_SECRETS_FILE } from "../../components/kubeadm/scripts";
 import { loadPlan, Plan } from "../../components/plan";
 import { RunResult, runProgram, stackConfig, stringLeaves, unwrapSecrets } from "../support/program";
-import { destroyRegistered, ExecuteArgs, labExecutor, TimelineEntry } from "./executor";
+import { workerBatchesOf } from "../../components/batches";
+import { UPGRADE_CORDON_ANNOTATION } from "../../components/kube";
+import { destroyRegistered, ExecuteArgs, labExecutor, LabState, runRemote, TimelineEntry } from "./executor";
 import { createLab, Lab, LabHost, leftoverNamespaces, requireLabPrerequisites, SYSTEMCTL_DOUBLE_LOG } from "./harness";
 
 const STACK = "lab-kubeadm";
@@ -127,7 +129,7 @@ async function systemctlCalls(h: LabHost): Promise<string[]> {
     return (await h.inspect(`cat ${SYSTEMCTL_DOUBLE_LOG} 2>/dev/null || true`)).stdout.split("\n").filter(Boolean);
 }
 
-function entry(t: TimelineEntry[], name: string, phase: "create" | "delete" = "create"): TimelineEntry {
+function entry(t: TimelineEntry[], name: string, phase: TimelineEntry["phase"] = "create"): TimelineEntry {
     const all = t.filter((e) => e.name === name && e.phase === phase);
     assert.equal(all.length, 1, `${phase} of ${name} ran ${all.length} times`);
     assert.ok(all[0].ok, `${phase} of ${name} failed`);
@@ -143,11 +145,17 @@ interface Up {
     result: RunResult;
     timeline: TimelineEntry[];
     executed: string[];
+    state: LabState;
 }
 
-/** `pulumi up` with KubeadmCluster's remote steps run for real; @pulumi/random gives the pinned token and key. */
-async function up(lab: Lab, config: Record<string, string>): Promise<Up> {
-    const ex = labExecutor(lab, { select: isKubeadmStep });
+/**
+ * `pulumi up` with KubeadmCluster's remote steps run for real; @pulumi/random gives the pinned token
+ * and key. Without `prior` every step is created (a new stack, or the same creates run again);
+ * with the state of an earlier run it is an up of that stack: unchanged steps run nothing, changed
+ * ones their update (executor.ts).
+ */
+async function up(lab: Lab, config: Record<string, string>, prior?: LabState): Promise<Up> {
+    const ex = labExecutor(lab, { select: isKubeadmStep, prior });
     let failed!: (e: unknown) => void;
     const failure = new Promise<never>((_, reject) => (failed = reject));
     const execute: typeof ex.execute = async (r) => {
@@ -160,7 +168,8 @@ async function up(lab: Lab, config: Record<string, string>): Promise<Up> {
         });
     };
     const result = await Promise.race([runProgram({ config, preview: false, execute, stackName: STACK }), failure]);
-    return { result, timeline: ex.timeline, executed: ex.executed };
+    await ex.finish();
+    return { result, timeline: ex.timeline, executed: ex.executed, state: ex.state };
 }
 
 describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, recording kubeadm/kubelet/kubectl TEST DOUBLES)", function () {
@@ -169,6 +178,10 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
     let plan: Plan;
     let config: Record<string, string>;
     let first: Up;
+    /** The stack as the last up left it (what destroy works from). */
+    let last: Up;
+    /** The stack's configuration with the next patch version and its air-gap binaries. */
+    let upgradedConfig: Record<string, string>;
     let api: string;
     const fresh = new Map<string, string>();
     /** The running values of the prep's sysctls (the bridge keys only where the kernel has them). */
@@ -193,6 +206,7 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
         for (const h of lab.hosts) fresh.set(h.name, await tree(h));
         for (const h of lab.hosts) freshSysctls.set(h.name, await sysctls(h));
         first = await up(lab, config);
+        last = first;
     });
 
     after(async function () {
@@ -331,6 +345,109 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
         }
     });
 
+    it("a new patch version upgrades in place: upgrade apply on the control plane first, then each worker drained, upgraded and uncordoned, one batch at a time; never a reset or re-join", async () => {
+        const { major, minor, patch } = plan.kubernetes;
+        const v2 = `v${major}.${minor}.${patch + 1}`;
+        const KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf";
+        const cp1 = byNode("cp1");
+        const kubeletRestarts = async (h: LabHost) => (await systemctlCalls(h)).filter((c) => c === "restart kubelet").length;
+        const seen = new Map<string, number>();
+        const restartsBefore = new Map<string, number>();
+        for (const h of lab.hosts) {
+            seen.set(h.name, (await calls(h)).length);
+            restartsBefore.set(h.name, await kubeletRestarts(h));
+        }
+        /** What the doubles recorded on a node during the upgrade. */
+        const newCalls = async (node: string) => (await calls(byNode(node))).slice(seen.get(byNode(node).name));
+        upgradedConfig = { ...config, "dualstack:version": v2, "dualstack:install": JSON.stringify({ source: "airgap", airgapDir: airgapDir(v2, api) }) };
+        const run = await up(lab, upgradedConfig, last.state);
+        last = run;
+        const t = run.timeline;
+
+        // The control plane: its install's update, `kubeadm upgrade apply` with the new kubeadm, before any worker moves.
+        const cpUpgrade = entry(t, "cluster-cp1-install", "update");
+        const cpCalls = await newCalls("cp1");
+        const apply = cpCalls.filter((c) => c.line === `kubeadm upgrade apply ${v2} --yes`);
+        assert.equal(apply.length, 1, `cp1: kubeadm upgrade apply ${v2} ran ${apply.length} times`);
+        assert.match(await must(cp1, "cat /etc/kubernetes/manifests/kube-apiserver.yaml"), new RegExp(`kubernetesVersion ${v2.replace(/\./g, "\\.")},`));
+
+        // Workers: 2 of them, 10% rounded down is 0, so batches of 1 in join order.
+        assert.deepEqual(workerBatchesOf(plan), [["worker1"], ["worker2"]]);
+        const steps: Record<string, { drain: TimelineEntry; upgrade: TimelineEntry; uncordon: TimelineEntry }> = {};
+        for (const w of ["worker1", "worker2"]) {
+            const [drain, upgrade, uncordon] = ["drain", "upgrade", "uncordon"].map((s) => entry(t, `cluster-${w}-${s}`, "update"));
+            steps[w] = { drain, upgrade, uncordon };
+            assert.deepEqual([drain.host, upgrade.host, uncordon.host], [cp1.name, byNode(w).name, cp1.name], `${w}: a step ran on the wrong host`);
+            assert.ok(cpUpgrade.end <= drain.start, `${w} was drained before the control plane was upgraded`);
+            assert.ok(drain.end <= upgrade.start && upgrade.end <= uncordon.start, `${w}: drain, upgrade, uncordon overlapped or ran out of order`);
+            assert.ok(!t.some((e) => e.name === `cluster-${w}-install`), `${w}: its install ran (${t.filter((e) => e.name === `cluster-${w}-install`).map((e) => e.phase)})`);
+
+            // What the doubles saw, in order (one clock: the lab hosts are namespaces of one machine).
+            const at = (list: Call[], what: string, line: string | RegExp) => {
+                const hits = list.filter((c) => (typeof line === "string" ? c.line === line : line.test(c.line)));
+                assert.equal(hits.length, 1, `${w}: ${what} ran ${hits.length} times`);
+                return hits[0].ns;
+            };
+            const wCalls = await newCalls(w);
+            const annotated = at(cpCalls, "the upgrade annotation", `${KUBECTL} annotate node ${w} ${UPGRADE_CORDON_ANNOTATION}=true --overwrite`);
+            const drained = at(cpCalls, "the drain", new RegExp(`^${KUBECTL} drain ${w} --ignore-daemonsets --delete-emptydir-data --force --timeout=\\d+s$`));
+            const upgradeNode = at(wCalls, "kubeadm upgrade node", "kubeadm upgrade node");
+            const kubeletStarted = at(wCalls, "the kubelet start", /^kubelet (?!--version$)/);
+            const uncordoned = at(cpCalls, "the uncordon", `${KUBECTL} uncordon ${w}`);
+            const unmarked = at(cpCalls, "the annotation's removal", `${KUBECTL} annotate node ${w} ${UPGRADE_CORDON_ANNOTATION}-`);
+            assert.ok(apply[0].ns < annotated && annotated < drained && drained < upgradeNode, `${w}: not drained (with the annotation) after upgrade apply and before kubeadm upgrade node`);
+            assert.ok(upgradeNode < kubeletStarted && kubeletStarted < uncordoned && uncordoned < unmarked, `${w}: uncordoned before its new kubelet registered`);
+            // The uncordon waited on the version the kubelet reports, read from the API.
+            const asked = cpCalls.filter((c) => c.line === `${KUBECTL} get node ${w} -o jsonpath={.status.nodeInfo.kubeletVersion}` && c.ns > kubeletStarted && c.ns < uncordoned);
+            assert.ok(asked.length >= 1, `${w}: the uncordon did not read the kubelet's version`);
+            assert.equal(await kubeletRestarts(byNode(w)), restartsBefore.get(byNode(w).name)! + 1, `${w}: the kubelet was not restarted exactly once`);
+            const node = fs.readFileSync(path.join(api, "nodes", w), "utf8");
+            assert.match(node, new RegExp(`^kubeletVersion=${v2.replace(/\./g, "\\.")}$`, "m"), `${w}: the API does not report kubelet ${v2}`);
+            assert.ok(!/^unschedulable=true$/m.test(node) && !node.includes(UPGRADE_CORDON_ANNOTATION), `${w}: still cordoned or marked:\n${node}`);
+            assert.match(node, /^nodeIP=/, `${w}: the node lost its addresses`);
+        }
+        // Batches of one: worker2's drain starts only once worker1 is uncordoned.
+        assert.ok(steps.worker1.uncordon.end <= steps.worker2.drain.start, "worker2 was drained before worker1 was uncordoned");
+
+        for (const h of lab.hosts) {
+            assert.equal((await must(h, "kubeadm version -o short")).trim(), v2, h.name);
+            assert.equal((await must(h, "kubelet --version")).trim(), `Kubernetes ${v2}`, h.name);
+            const all = (await calls(h)).map((c) => c.line);
+            assert.ok(!all.some((l) => l.startsWith("kubeadm reset")), `${h.name}: kubeadm reset ran during the upgrade`);
+            assert.equal(all.filter((l) => /^kubeadm (init|join) /.test(l)).length, 1, `${h.name}: kubeadm init/join ran again`);
+        }
+        assert.equal(fs.readFileSync(path.join(api, "version"), "utf8").trim(), v2);
+        assert.ok(!t.some((e) => e.phase === "delete"), `an upgrade deleted ${t.filter((e) => e.phase === "delete").map((e) => e.name)}`);
+        assert.deepEqual(
+            t.filter((e) => e.phase === "create").map((e) => e.name).sort(),
+            plan.nodes.flatMap((n) => ["kubeadm", "kubectl", "kubelet"].map((b) => `cluster-${n.name}-${b}`)).sort(),
+            "only the air-gap copies (their trigger is the version) are made again",
+        );
+    });
+
+    it("applying the upgraded stack again runs nothing; the workers' upgrade steps run again change nothing (no drain, no restart, no file)", async () => {
+        const KUBECTL_MUTATIONS = /^kubectl .* (drain|uncordon|annotate) /;
+        const before = await Promise.all(lab.hosts.map(async (h) => ({ tree: await tree(h), calls: (await calls(h)).length, systemctl: (await systemctlCalls(h)).length })));
+        const upgraded = last.result.resources;
+        const again = await up(lab, upgradedConfig, last.state);
+        assert.deepEqual(again.timeline.map((e) => `${e.phase} ${e.name}`), [], "an up with nothing changed ran steps");
+        last = again;
+        // The same update scripts once more, as an unrelated change of their inputs (a new SSH key) would run them.
+        for (const w of ["worker1", "worker2"]) {
+            for (const s of ["drain", "upgrade", "uncordon"]) {
+                const r = upgraded.find((x) => x.name === `cluster-${w}-${s}`)!;
+                const out = await runRemote(lab, r.name, r.inputs, String(unwrapSecrets(r.inputs.update)));
+                assert.match(out.stdout, /already runs kubelet|^$/, `${r.name}: ${out.stdout}`);
+            }
+        }
+        for (const [i, h] of lab.hosts.entries()) {
+            assert.equal(await tree(h), before[i].tree, `${h.name}: files changed`);
+            assert.deepEqual((await systemctlCalls(h)).slice(before[i].systemctl), [], `${h.name}: systemctl was called`);
+            const fresh = (await calls(h)).slice(before[i].calls).map((c) => c.line);
+            assert.deepEqual(fresh.filter((l) => KUBECTL_MUTATIONS.test(l) || /^kubeadm upgrade/.test(l)), [], `${h.name}: a drain, uncordon, annotation or kubeadm upgrade ran`);
+        }
+    });
+
     it("destroy: drain and delete the workers from the control plane, kubeadm reset the workers then the control plane, every host as it was", async () => {
         // Control: before destroy the hosts carry the cluster and what Calico leaves behind.
         for (const h of lab.hosts) {
@@ -340,7 +457,7 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
             }
         }
         const deletes: TimelineEntry[] = [];
-        await destroyRegistered(first.result, lab, { timeline: deletes });
+        await destroyRegistered(last.result, lab, { timeline: deletes });
         const cpCalls = await calls(byNode("cp1"));
         for (const w of ["worker1", "worker2"]) {
             const drain = entry(deletes, `cluster-${w}-joined`, "delete");
