@@ -408,6 +408,11 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
         }
         // Batches of one: worker2's drain starts only once worker1 is uncordoned.
         assert.ok(steps.worker1.uncordon.end <= steps.worker2.drain.start, "worker2 was drained before worker1 was uncordoned");
+        const ms = (e: TimelineEntry) => e.end - e.start;
+        console.log(
+            `      upgrade ${plan.version} -> ${v2}: ${Math.max(...t.map((e) => e.end)) - Math.min(...t.map((e) => e.start))} ms of steps; cp1 upgrade ${ms(cpUpgrade)} ms; ` +
+                ["worker1", "worker2"].map((w) => `${w} drain/upgrade/uncordon ${ms(steps[w].drain)}/${ms(steps[w].upgrade)}/${ms(steps[w].uncordon)} ms`).join("; "),
+        );
 
         for (const h of lab.hosts) {
             assert.equal((await must(h, "kubeadm version -o short")).trim(), v2, h.name);
