@@ -72,11 +72,14 @@ function airgapDir(version: string, api: string): string {
     return dir;
 }
 
-/** The shipped stack, on the lab's hosts: its nodes (names, roles), networks and settings; lab SSH and air-gap install. */
-function labConfig(lab: Lab, airgap: string): Record<string, string> {
+/**
+ * The shipped stack, on the lab's hosts: its nodes (names, roles), networks and settings; lab SSH and
+ * air-gap install. `roles` replaces its nodes (name and role, one per lab host, in order).
+ */
+function labConfig(lab: Lab, airgap: string, roles?: [string, "control-plane" | "worker"][]): Record<string, string> {
     const shipped = stackConfig(STACK);
-    const nodes = JSON.parse(shipped["dualstack:nodes"]) as Record<string, unknown>[];
-    assert.equal(nodes.length, 3, `${STACK} is 1 control plane + 2 workers`);
+    const nodes = roles ? roles.map(([name, role]) => ({ name, role })) : (JSON.parse(shipped["dualstack:nodes"]) as Record<string, unknown>[]);
+    if (!roles) assert.equal(nodes.length, 3, `${STACK} is 1 control plane + 2 workers`);
     return {
         ...shipped,
         "dualstack:ssh": JSON.stringify({ user: "root", privateKey: lab.privateKey }),
@@ -109,6 +112,12 @@ async function tree(h: LabHost): Promise<string> {
             `find /usr/local/bin -mindepth 1 -printf '%p %y %m %s\\n'; find /usr/local/bin -maxdepth 1 -type f \\( -name 'kube*' -o -name containerd -o -name systemctl \\) -exec sha256sum {} \\; ; ` +
             `ip -o link show | awk -F': ' '{print "link", $2}'; } | sort; true`,
     );
+}
+
+/** The next patch release of the plan's version (v1.36.3 -> v1.36.4). */
+function nextPatch(plan: Plan): string {
+    const { major, minor, patch } = plan.kubernetes;
+    return `v${major}.${minor}.${patch + 1}`;
 }
 
 interface Call {
@@ -346,8 +355,7 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
     });
 
     it("a new patch version upgrades in place: upgrade apply on the control plane first, then each worker drained, upgraded and uncordoned, one batch at a time; never a reset or re-join", async () => {
-        const { major, minor, patch } = plan.kubernetes;
-        const v2 = `v${major}.${minor}.${patch + 1}`;
+        const v2 = nextPatch(plan);
         const KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf";
         const cp1 = byNode("cp1");
         const kubeletRestarts = async (h: LabHost) => (await systemctlCalls(h)).filter((c) => c === "restart kubelet").length;
@@ -483,5 +491,92 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
         for (const h of lab.hosts) assert.equal(await tree(h), fresh.get(h.name), `${h.name}: not back in its first state`);
         for (const h of lab.hosts) assert.equal(await sysctls(h), freshSysctls.get(h.name), `${h.name}: the running sysctls are not back`);
         assert.match((await must(byNode("worker2"), "swapon --noheadings")).trim(), /^\/swapfile /, "worker2's swap was not turned back on");
+    });
+});
+
+describe("lab: kubeadm with three control planes (recording TEST DOUBLES): a patch upgrade moves the control planes one at a time, then the worker", function () {
+    this.timeout(300000);
+    let lab: Lab;
+    let plan: Plan;
+    let api: string;
+    let first: Up;
+    let upgrade: Up;
+    const fresh = new Map<string, string>();
+    const ROLES: [string, "control-plane" | "worker"][] = [["cp1", "control-plane"], ["cp2", "control-plane"], ["cp3", "control-plane"], ["worker1", "worker"]];
+    const byNode = (name: string) => lab.hosts[plan.nodes.findIndex((n) => n.name === name)];
+
+    before(async function () {
+        requireLabPrerequisites();
+        lab = await createLab({ hosts: 4, name: "kubeadmha" });
+        api = apiDir();
+        const config = labConfig(lab, airgapDir(stackConfig(STACK)["dualstack:version"], api), ROLES);
+        plan = loadPlan((k) => config[k], STACK, Object.keys(config)).plan;
+        for (const h of lab.hosts) await provisionHost(h, false);
+        for (const h of lab.hosts) fresh.set(h.name, await tree(h));
+        first = await up(lab, config);
+        const v2 = nextPatch(plan);
+        upgrade = await up(lab, { ...config, "dualstack:version": v2, "dualstack:install": JSON.stringify({ source: "airgap", airgapDir: airgapDir(v2, api) }) }, first.state);
+    });
+
+    after(async function () {
+        if (lab) await lab.destroy();
+        if (api) fs.rmSync(api, { recursive: true, force: true });
+        assert.deepEqual(leftoverNamespaces(), [], "the lab left network namespaces behind");
+    });
+
+    it("created: the control planes joined one at a time with their own static pods, the worker after them", async () => {
+        const t = first.timeline;
+        assert.ok(entry(t, "cluster-cp1-install").end <= entry(t, "cluster-cp2-install").start, "cp2 joined before cp1 was up");
+        assert.ok(entry(t, "cluster-cp2-install").end <= entry(t, "cluster-cp3-install").start, "cp3 joined while cp2 was joining");
+        assert.ok(entry(t, "cluster-cp3-install").end <= entry(t, "cluster-worker1-install").start, "the worker joined before the control planes");
+        for (const cp of ["cp2", "cp3"]) {
+            assert.ok((await calls(byNode(cp))).some((c) => /^kubeadm join --config \S+$/.test(c.line)), `${cp}: no kubeadm join`);
+            assert.ok(fs.existsSync(path.join(api, "controlplanes", cp)), `${cp} is not a control-plane member`);
+        }
+    });
+
+    it("upgrade apply on cp1, then upgrade node on cp2, then on cp3 (never two at once), then the worker's drain; no reset or re-join", async () => {
+        const v2 = nextPatch(plan);
+        const t = upgrade.timeline;
+        const cps = ["cp1", "cp2", "cp3"].map((n) => entry(t, `cluster-${n}-install`, "update"));
+        for (let i = 1; i < cps.length; i++) assert.ok(cps[i - 1].end <= cps[i].start, `${cps[i].name} upgraded while ${cps[i - 1].name} was upgrading`);
+        assert.ok(cps[2].end <= entry(t, "cluster-worker1-drain", "update").start, "the worker was drained before the last control plane was upgraded");
+        const at = async (node: string, line: string) => {
+            const hits = (await calls(byNode(node))).filter((c) => c.line === line);
+            assert.equal(hits.length, 1, `${node}: ${line} ran ${hits.length} times`);
+            return hits[0].ns;
+        };
+        const apply = await at("cp1", `kubeadm upgrade apply ${v2} --yes`);
+        const [n2, n3, nw] = await Promise.all(["cp2", "cp3", "worker1"].map((n) => at(n, "kubeadm upgrade node")));
+        assert.ok(apply < n2 && n2 < n3 && n3 < nw, "kubeadm upgrade ran out of order");
+        for (const n of ["cp1", "cp2", "cp3"]) {
+            assert.match(await must(byNode(n), "cat /etc/kubernetes/manifests/kube-apiserver.yaml"), new RegExp(`kubernetesVersion ${v2.replace(/\./g, "\\.")},`), `${n}: static pods not upgraded`);
+        }
+        for (const n of plan.nodes) {
+            const h = byNode(n.name);
+            assert.equal((await must(h, "kubelet --version")).trim(), `Kubernetes ${v2}`, n.name);
+            const all = (await calls(h)).map((c) => c.line);
+            assert.ok(!all.some((l) => l.startsWith("kubeadm reset")), `${n.name}: kubeadm reset ran`);
+            // `kubeadm init phase upload-certs` (for a joining control plane's token) is not an init.
+            assert.equal(all.filter((l) => /^kubeadm (init|join) --config /.test(l)).length, 1, `${n.name}: kubeadm init/join ran again`);
+            assert.match(fs.readFileSync(path.join(api, "nodes", n.name), "utf8"), new RegExp(`^kubeletVersion=${v2.replace(/\./g, "\\.")}$`, "m"), `${n.name}: the API does not report kubelet ${v2}`);
+        }
+        const ms = (e: TimelineEntry) => e.end - e.start;
+        console.log(`      3 control planes: upgrade ${cps.map((e) => `${e.name.replace(/^cluster-|-install$/g, "")} ${ms(e)} ms`).join(", ")}`);
+    });
+
+    it("destroy: the worker, then the control planes from the last to the first; the API stays up until cp1 goes; every host as it was", async () => {
+        const deletes: TimelineEntry[] = [];
+        await destroyRegistered(upgrade.result, lab, { timeline: deletes });
+        const resets = await Promise.all(
+            ["worker1", "cp3", "cp2", "cp1"].map(async (n) => {
+                const r = (await calls(byNode(n))).filter((c) => c.line.startsWith("kubeadm reset "));
+                assert.equal(r.length, 1, `${n}: kubeadm reset ran ${r.length} times`);
+                return r[0].ns;
+            }),
+        );
+        for (let i = 1; i < resets.length; i++) assert.ok(resets[i - 1] < resets[i], "resets out of order (want worker1, cp3, cp2, cp1)");
+        assert.ok(!fs.existsSync(path.join(api, "up")), "the API stand-in still runs after the last control plane's reset");
+        for (const h of lab.hosts) assert.equal(await tree(h), fresh.get(h.name), `${h.name}: not back in its first state`);
     });
 });
