@@ -3,11 +3,17 @@
 // (k0sproject/k0sctl phase/upgrade_workers.go: `concurrentUpgrades := int(math.Floor(float64(len(p.hosts)) * 0.10))`,
 // 0 becomes 1). `cluster.workerUpgradeBatch` overrides it.
 import { findings, Findings } from "./findings";
+import type { Plan } from "./plan";
 import { cleanupOwnerLine, type CommandStep } from "./steps";
 
 export function workerBatchSize(workers: number, configured?: number): number {
     if (configured !== undefined) return Math.max(1, Math.min(configured, Math.max(workers, 1)));
     return Math.max(1, Math.floor(workers * 0.1));
+}
+
+/** A plan's workers in upgrade batches (names, in join order). */
+export function workerBatchesOf(plan: Pick<Plan, "workers" | "cluster">): string[][] {
+    return upgradeBatches(plan.workers.map((n) => n.name), workerBatchSize(plan.workers.length, plan.cluster.workerUpgradeBatch));
 }
 
 /** Consecutive batches of `size` names, in the given order. */
@@ -18,12 +24,8 @@ export function upgradeBatches(names: string[], size: number): string[][] {
     return out;
 }
 
-export function workerUpgradeBatchFindings(configured: number | undefined, workers: number, unsupported?: { rule: string; fix: string }): Findings {
+export function workerUpgradeBatchFindings(configured: number | undefined, workers: number): Findings {
     const f = findings();
-    if (configured !== undefined && unsupported) {
-        f.error("dualstack:cluster.workerUpgradeBatch", configured, unsupported.rule, unsupported.fix);
-        return f;
-    }
     if (configured !== undefined && configured > workers && workers > 0) {
         f.warn("dualstack:cluster.workerUpgradeBatch", configured, `is larger than the ${workers} worker(s): all of them restart at once`, `use at most ${workers}, or leave it unset for 10% of the workers`);
     }

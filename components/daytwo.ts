@@ -26,7 +26,7 @@ export function dayTwoFindings(cfg: StackConfig, c: DayTwoContext): Findings[] {
     const out: Findings[] = [
         registrationFindings(cfg.cluster.registrationAddress, { profile: dayTwo.registrationAddress, primaryFamily: c.primaryFamily, clusterCidrs: c.clusterCidrs }),
         installSha256Findings({ name, profile: dayTwo.installSha256 }, cfg.version, cfg.install.source, cfg.install.sha256 ?? {}),
-        workerUpgradeBatchFindings(cfg.cluster.workerUpgradeBatch, cfg.nodes.length - controlPlanes, dayTwo.workerUpgradeBatch?.unsupported),
+        workerUpgradeBatchFindings(cfg.cluster.workerUpgradeBatch, cfg.nodes.length - controlPlanes),
         etcdSnapshotFindings(cfg.cluster.etcdSnapshots, { profile: dayTwo.etcdSnapshots, controlPlanes }),
     ];
     if (cfg.registries && (c.minor !== undefined || dayTwo.registries.unsupported)) out.push(registriesFindings(cfg.registries, { profile: dayTwo.registries, minor: c.minor ?? 0 }));

@@ -42,9 +42,6 @@ export const kubeadm: DistributionProfile = {
             noWildcard: "a wildcard mirror is a k3s feature; kubeadm's containerd needs one hosts.toml per registry",
             noRewrite: "rewrite is a k3s extension of containerd; containerd's hosts.toml has no such setting",
         },
-        // kubeadm workers upgrade through their installs (no drain/upgrade/uncordon steps yet, batches.ts):
-        // a batch size would be accepted and do nothing.
-        workerUpgradeBatch: { unsupported: notYet("cluster.workerUpgradeBatch") },
         // ClusterConfiguration.controlPlaneEndpoint (config.ts): kubeadm writes it into every
         // kubeconfig and cluster-info, so it must reach the first control plane when kubeadm init
         // runs (kubernetes.io "Creating Highly Available Clusters with kubeadm": the load balancer
@@ -66,14 +63,6 @@ export const kubeadm: DistributionProfile = {
     },
     checkConfig,
 };
-
-/**
- * kubeadm has none of these steps yet: refuse the keys rather than ignore them (a setting the user
- * asked for and silently did not get is worse than an error).
- */
-function notYet(key: string): { rule: string; fix: string } {
-    return { rule: "is not supported with distribution kubeadm yet", fix: `remove dualstack:${key}, or use k3s or k0s` };
-}
 
 function checkConfig(cfg: StackConfig, p: Problems): void {
     const m = TAG.exec(cfg.version);

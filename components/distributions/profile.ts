@@ -40,8 +40,6 @@ export interface DayTwoProfile {
     };
     /** `install.sha256`: the files this distribution downloads that it may pin, or why there are none. */
     installSha256: { pinnableFiles(version: string): string[] } | { unsupported: Rule };
-    /** Set when workers have no drain/upgrade/uncordon steps: `cluster.workerUpgradeBatch` is refused. */
-    workerUpgradeBatch?: { unsupported: Rule };
     etcdSnapshots: {
         unsupported?: Rule;
         /** The fewest control planes with which the distribution runs etcd, and the refusal below that. */

@@ -22,7 +22,7 @@
 // own API), not for a membership step. Destroy runs the graph backwards: drain/delete each Node,
 // reset workers, then the controllers from the last one to the first.
 import { K0S_AIRGAP_BINARY } from "../distributions/k0s";
-import { upgradeBatches, workerBatchSize, workerUpgradeSteps } from "../batches";
+import { workerBatchesOf, workerUpgradeSteps } from "../batches";
 import { containerdRegistriesStep } from "../registries";
 import type { Plan, PlannedNode } from "../plan";
 import { airgapStageSteps, controlPlaneTimerStep, joinSecretsStep, nodeJoinedStep } from "../node-steps";
@@ -56,11 +56,6 @@ import {
 
 /** The secret input the registries drop-in is read from when it carries credentials. */
 export { REGISTRIES_SECRET } from "../registries";
-
-/** The workers in upgrade batches (names, in join order). */
-export function workerBatches(plan: Plan): string[][] {
-    return upgradeBatches(plan.workers.map((n) => n.name), workerBatchSize(plan.workers.length, plan.cluster.workerUpgradeBatch));
-}
 
 export function k0sSteps(plan: Plan): ClusterSteps {
     const first = plan.firstControlPlane;
@@ -99,7 +94,7 @@ export function k0sSteps(plan: Plan): ClusterSteps {
         ...workerUpgradeSteps({
             distribution: "k0s",
             firstControlPlane: first.name,
-            batches: workerBatches(plan),
+            batches: workerBatchesOf(plan),
             controlPlanesDone: [controllersDone],
             ready: (w) => ({ drain: [`${w}-joined`], upgrade: plan.install.source === "airgap" ? [`${w}-binary`] : [] }),
             scripts: (w) => {
@@ -126,7 +121,7 @@ export function k0sSteps(plan: Plan): ClusterSteps {
         kubeconfig: "kubeconfig",
         apiReady: [firstInstall],
         nodesJoined: plan.nodes.flatMap((n) => [`${n.name}-install`, ...(runsKubelet(plan, n) ? [`${n.name}-joined`] : [])]),
-        upgraded: (workerBatches(plan).at(-1) ?? []).map((w) => `${w}-uncordon`),
+        upgraded: (workerBatchesOf(plan).at(-1) ?? []).map((w) => `${w}-uncordon`),
     };
 }
 

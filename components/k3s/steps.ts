@@ -29,7 +29,7 @@
 // - member(n) runs on the first server: its create waits until n registered with the pinned
 //   kubelet version, its delete drains and deletes n while the API is up. It depends on install(n),
 //   so it is deleted (drain) before install(n) is (uninstall), also when only n leaves the stack.
-import { upgradeBatches, workerBatchSize, workerUpgradeSteps } from "../batches";
+import { workerBatchesOf, workerUpgradeSteps } from "../batches";
 import type { Plan, PlannedNode } from "../plan";
 import { ClusterSteps, CommandStep, hostPrepOf, localFile, Step } from "../steps";
 import { createOnlySettings, renderK3sConfig } from "./config";
@@ -60,10 +60,6 @@ export const TOKEN_SECRET = "token";
 /** The secret input registries.yaml is read from when it carries credentials. */
 export const REGISTRIES_SECRET = "registries";
 
-/** The agents in upgrade batches (names, in join order). */
-export function agentBatches(plan: Plan): string[][] {
-    return upgradeBatches(plan.workers.map((n) => n.name), workerBatchSize(plan.workers.length, plan.cluster.workerUpgradeBatch));
-}
 
 /** True when registries.yaml carries credentials (then it is a secret input, not plain stdin). */
 export function registriesAreSecret(plan: Plan): boolean {
@@ -109,7 +105,7 @@ export function k3sSteps(plan: Plan, airgapImages: string[] = []): ClusterSteps 
         ...workerUpgradeSteps({
             distribution: "k3s",
             firstControlPlane: first,
-            batches: agentBatches(plan),
+            batches: workerBatchesOf(plan),
             controlPlanesDone: [controlPlaneDone],
             ready: (w) => ({ drain: [`${w}-member`], upgrade: steps.filter((s) => s.kind === "copy" && s.runsOn === w).map((s) => s.id) }),
             scripts: (w) => {
@@ -131,7 +127,7 @@ export function k3sSteps(plan: Plan, airgapImages: string[] = []): ClusterSteps 
         silent: true,
         deleteBeforeReplace: false,
     });
-    const batches = agentBatches(plan);
+    const batches = workerBatchesOf(plan);
     return { steps, kubeconfig: "kubeconfig", apiReady: [firstInstall], nodesJoined: [...installs, ...members], upgraded: (batches.at(-1) ?? []).map((w) => `${w}-uncordon`) };
 }
 

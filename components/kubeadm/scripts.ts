@@ -6,7 +6,7 @@
 // containerd's systemd cgroup driver), "Upgrading kubeadm clusters" (upgrade apply, upgrade node,
 // kubelet last), `kubeadm reset` ("does not clean iptables/IPVS rules, CNI configuration, kubeconfig").
 import { KUBEADM_AIRGAP_BINARIES, KUBEADM_KUBECTL } from "../distributions/kubeadm";
-import { calicoCleanupLines, drainAndDeleteLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, waitUntil } from "../kube";
+import { calicoCleanupLines, drainAndDeleteLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, upgradeDrainLines, upgradeUncordonLines, waitUntil } from "../kube";
 import type { Plan, PlannedNode } from "../plan";
 import { q, qa, script } from "../shell";
 import { recordSysctlsLines, restoreSysctlsLines, type Sysctl, sysctlLines } from "../sysctl";
@@ -304,8 +304,12 @@ export function tokenScript(plan: Plan, node: PlannedNode): string {
  * (kubernetes.io "Upgrading kubeadm clusters"). steps.ts orders the nodes.
  */
 export function upgradeScript(plan: Plan, node: PlannedNode): string {
+    return script(upgradeLines(plan, node));
+}
+
+function upgradeLines(plan: Plan, node: PlannedNode): string[] {
     const first = isFirstControlPlane(plan, node);
-    return script(
+    return [
         `# Upgrade ${node.name} to ${plan.version}: the kubeadm binary first, then ${first ? "the cluster (upgrade apply)" : "this node (upgrade node)"}, the kubelet last.`,
         kubeadmOnlyLines(plan),
         first ? `kubeadm upgrade apply ${q(plan.version)} --yes` : "kubeadm upgrade node",
@@ -313,7 +317,50 @@ export function upgradeScript(plan: Plan, node: PlannedNode): string {
         "systemctl daemon-reload",
         "systemctl restart kubelet",
         node.role === "control-plane" ? apiReadyLines(`the Kubernetes API on ${node.name} answering /readyz after the upgrade`) : [],
+    ].flat();
+}
+
+/**
+ * A worker's upgrade step (between its drain and uncordon, batches.ts): nothing when its kubelet
+ * already is the pinned version (`kubelet --version` prints `Kubernetes v1.36.3`); otherwise
+ * kubeadm, `kubeadm upgrade node`, then the kubelet (kubernetes.io "Upgrading kubeadm clusters",
+ * "Upgrade worker nodes": drain, upgrade kubeadm, upgrade node, kubelet, uncordon).
+ */
+export function workerUpgradeScript(plan: Plan, node: PlannedNode): string {
+    return script(
+        `if [ "$(kubelet --version 2>/dev/null || true)" = ${q(`Kubernetes ${plan.version}`)} ]; then`,
+        `    echo ${q(`dualstack: ${node.name} already runs kubelet ${plan.version}; nothing to upgrade`)}`,
+        "    exit 0",
+        "fi",
+        ...upgradeLines(plan, node),
     );
+}
+
+/**
+ * A joined worker's in-place change: none. Its join settings are create-only (a change replaces
+ * it) and its version is its upgrade step's, so this runs only when something else about the
+ * step changed (its delete, its connection) and leaves the node as it is.
+ */
+export function workerInstallUpdateScript(node: PlannedNode): string {
+    return script(`echo ${q(`dualstack: ${node.name}: nothing to change in place (its version is its upgrade step's)`)}`);
+}
+
+const upgradeNode = (plan: Plan, node: PlannedNode) => ({
+    kubectl: KUBEADM_KUBECTL,
+    node: node.name,
+    kubeletVersion: plan.version,
+    drainTimeoutSeconds: DRAIN_TIMEOUT,
+    readyTimeoutSeconds: NODE_JOIN_TIMEOUT,
+});
+
+/** On the first control plane before a worker's upgrade: drain it unless it already runs the version. */
+export function upgradeDrainScript(plan: Plan, node: PlannedNode): string {
+    return script(upgradeDrainLines(upgradeNode(plan, node)));
+}
+
+/** On the first control plane after a worker's upgrade: the version awaited, the upgrade's cordon lifted. */
+export function upgradeUncordonScript(plan: Plan, node: PlannedNode): string {
+    return script(upgradeUncordonLines(upgradeNode(plan, node)));
 }
 
 /**

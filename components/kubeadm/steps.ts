@@ -10,13 +10,19 @@
 //   with cluster.etcdSnapshots, every control plane: snapshot (the etcd snapshot timer) after its install
 //   with dualstack:registries, every node: registries after its prep and before its install, one
 //   node after the other, control planes first (a mirror change restarts containerd one node at a time)
+//   workers, in batches after the control planes (batches.ts): drain (on the first) -> upgrade -> uncordon
 //
-// A new version updates the installs along the same edges: `kubeadm upgrade apply` on the first
-// control plane, then `kubeadm upgrade node` on the others one at a time, then the workers; each
-// node upgrades its kubelet after its own `kubeadm upgrade`. Destroy runs the graph backwards:
-// drain/delete each Node, reset the workers, then the control planes from the last to the first.
+// A new version updates the control planes' installs along the same edges: `kubeadm upgrade
+// apply` on the first, then `kubeadm upgrade node` on the others one at a time, each upgrading its
+// kubelet after its own `kubeadm upgrade`. A worker's install ignores a later version: its drain,
+// upgrade and uncordon steps carry it, batch by batch (cluster.workerUpgradeBatch, 10% by
+// default), as kubernetes.io "Upgrading kubeadm clusters" upgrades worker nodes (drain, kubeadm
+// upgrade node, kubelet, uncordon); they have no create, so a first up runs nothing for them.
+// Destroy runs the graph backwards: drain/delete each Node, reset the workers, then the control
+// planes from the last to the first.
 import { KUBEADM_AIRGAP_BINARIES } from "../distributions/kubeadm";
 import type { Plan, PlannedNode } from "../plan";
+import { workerBatchesOf, workerUpgradeSteps } from "../batches";
 import { airgapStageSteps, controlPlaneTimerStep, joinSecretsStep, nodeJoinedStep } from "../node-steps";
 import { ClusterSteps, CommandStep, hostPrepOf, Step } from "../steps";
 import { createOnlySettings, isFirstControlPlane, KUBEADM_CONFIG_PATH, renderKubeadmConfig } from "./config";
@@ -37,7 +43,11 @@ import {
     snapshotCreateScript,
     snapshotDeleteScript,
     tokenScript,
+    upgradeDrainScript,
     upgradeScript,
+    upgradeUncordonScript,
+    workerInstallUpdateScript,
+    workerUpgradeScript,
 } from "./scripts";
 import { containerdRegistriesStep } from "../registries";
 import { registriesCreateScript, registriesDeleteScript, registryFiles } from "./registries";
@@ -69,6 +79,21 @@ export function kubeadmSteps(plan: Plan): ClusterSteps {
     // Workers in parallel: each waits for the control planes and its own join secrets only.
     for (const node of plan.workers) push(node, [controlPlanesDone], [...new Set([firstInstall, controlPlanesDone])]);
     steps.push(...plan.nodes.map((node) => joinedStep(plan, node)));
+    const batches = workerBatchesOf(plan);
+    steps.push(
+        ...workerUpgradeSteps({
+            distribution: "kubeadm",
+            firstControlPlane: first.name,
+            batches,
+            controlPlanesDone: [controlPlanesDone],
+            // The prep step moves the package repository on a minor bump; air-gapped binaries are copied again.
+            ready: (w) => ({ drain: [`${w}-joined`], upgrade: [`${w}-prep`, ...(plan.install.source === "airgap" ? KUBEADM_AIRGAP_BINARIES.map((b) => `${w}-${b}`) : [])] }),
+            scripts: (w) => {
+                const node = plan.workers.find((n) => n.name === w)!;
+                return { drain: upgradeDrainScript(plan, node), upgrade: workerUpgradeScript(plan, node), uncordon: upgradeUncordonScript(plan, node) };
+            },
+        }),
+    );
     if (plan.cluster.etcdSnapshots) steps.push(...plan.controlPlanes.map((node) => snapshotStep(plan, node)));
     steps.push({
         kind: "command",
@@ -88,8 +113,7 @@ export function kubeadmSteps(plan: Plan): ClusterSteps {
         kubeconfig: "kubeconfig",
         apiReady: [firstInstall],
         nodesJoined: plan.nodes.flatMap((n) => [`${n.name}-install`, `${n.name}-joined`]),
-        // Workers upgrade through their installs (in parallel), part of nodesJoined.
-        upgraded: [],
+        upgraded: (batches.at(-1) ?? []).map((w) => `${w}-uncordon`),
     };
 }
 
@@ -132,13 +156,15 @@ function nodeSteps(plan: Plan, node: PlannedNode, after: string[], joinVia: stri
         runsOn: n,
         script: first ? "kubeadm-init" : "kubeadm-join",
         create: first ? initScript(plan, node) : joinScript(plan, node),
-        update: upgradeScript(plan, node),
+        // A control plane's update upgrades it (one at a time); a worker's version is its upgrade step's.
+        update: node.role === "control-plane" ? upgradeScript(plan, node) : workerInstallUpdateScript(node),
         delete: resetScript(plan, node),
         stdin: token ? { stdoutOf: token.id } : { secret: CLUSTER_SECRETS },
         after: [hostPrepOf(n), ...after, ...out.filter((s) => s.id !== `${n}-airgap-stage`).map((s) => s.id)],
         triggers,
         // Secrets are read once, at init or join; a re-created token must not restart the node.
-        ignoreChanges: ["stdin"],
+        // A worker's create carries the version it joins with; later versions are its upgrade step's.
+        ignoreChanges: node.role === "control-plane" ? ["stdin"] : ["stdin", "create"],
         secret: "stdin",
         deleteBeforeReplace: true,
     });

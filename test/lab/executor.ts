@@ -4,9 +4,10 @@
 // non-zero exit fails the step with the command and its output, stdout/stderr returned with one
 // trailing newline trimmed; `delete` runs with the state recorded at create (same connection and
 // stdin). The lab never keeps its own copy of a script: it executes exactly the registered strings.
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { unwrapSecrets, type Registered, type RunOptions, type RunResult } from "../support/program";
+import { unwrapSecrets, type Registered, type ResourceOptionsSeen, type RunOptions, type RunResult } from "../support/program";
 import type { ExecResult, Lab, SshTarget } from "./harness";
 
 /** What running a step needs of a lab: its SSH runner and host names (a whole Lab, or a forwarder link). */
@@ -19,12 +20,14 @@ export interface ExecuteArgs {
     /** Parent URN, when the harness passes it (see README "Lab"). */
     parent?: string;
     urn?: string;
+    /** ignoreChanges, replaceOnChanges, deleteBeforeReplace as registered (runProgram passes them). */
+    options?: ResourceOptionsSeen;
 }
 
 export interface TimelineEntry {
     name: string;
     type: string;
-    phase: "create" | "delete";
+    phase: "create" | "update" | "delete";
     /** Lab host name ("h1") or the raw connection host. */
     host: string;
     start: number;
@@ -36,9 +39,27 @@ export interface LabExecutor {
     /** Pass as `runProgram({ execute })`. */
     execute: NonNullable<RunOptions["execute"]>;
     timeline: TimelineEntry[];
-    /** Names of the resources created for real, in the order they finished. */
+    /** Names of the resources created (or, with `prior`, created, updated or replaced) for real, in the order they finished. */
     executed: string[];
+    /** What the run left in the modelled state, by resource name: pass as `prior` to the next run. */
+    state: LabState;
+    /**
+     * With `prior`: runs the deletes of the replaced resources that were not delete-before-replace,
+     * as the engine does at the end of an update. Call after runProgram resolves.
+     */
+    finish(): Promise<void>;
 }
+
+/** A resource as a stack's state holds it after a create or update: its inputs (ignored ones kept old) and outputs. */
+export interface StateEntry {
+    type: string;
+    inputs: Record<string, any>;
+    outputs: Record<string, any> | undefined;
+    /** A CopyToRemote's source as the provider diffs it: its path and content hash. */
+    source?: string;
+}
+
+export type LabState = Map<string, StateEntry>;
 
 /** Thrown for a failed remote step, with the provider's wording. */
 export class RemoteCommandError extends Error {
@@ -135,30 +156,104 @@ export async function copyToRemote(lab: LabLink, name: string, raw: Record<strin
  * runtime's fake success (empty stdout), so one component can be proven while others are
  * still skeletons.
  */
-export function labExecutor(lab: Lab, opts: { select?: (r: ExecuteArgs) => boolean } = {}): LabExecutor {
+export function labExecutor(lab: Lab, opts: { select?: (r: ExecuteArgs) => boolean; prior?: LabState } = {}): LabExecutor {
     const timeline: TimelineEntry[] = [];
     const executed: string[] = [];
-    const execute = async (r: ExecuteArgs): Promise<Record<string, any> | undefined> => {
-        if (r.type !== "command:remote:Command" && r.type !== "command:remote:CopyToRemote") return undefined;
-        if (opts.select && !opts.select(r)) return undefined;
-        const entry: TimelineEntry = { name: r.name, type: r.type, phase: "create", host: hostLabel(lab, String(unwrapSecrets(r.inputs.connection)?.host)), start: Date.now(), end: 0, ok: false };
+    const state: LabState = new Map();
+    const pendingDeletes: { name: string; entry: StateEntry }[] = [];
+    const run = async (r: ExecuteArgs, phase: TimelineEntry["phase"], inputs: Record<string, any>, body: () => Promise<Record<string, any> | undefined>) => {
+        const entry: TimelineEntry = { name: r.name, type: r.type, phase, host: hostLabel(lab, String(unwrapSecrets(inputs.connection)?.host)), start: Date.now(), end: 0, ok: false };
         timeline.push(entry);
         try {
-            let out: Record<string, any> | undefined;
-            if (r.type === "command:remote:Command") {
-                const create = unwrapSecrets(r.inputs.create);
-                if (typeof create === "string") out = await runRemote(lab, r.name, r.inputs, create);
-            } else {
-                await copyToRemote(lab, r.name, r.inputs);
-            }
+            const out = await body();
             entry.ok = true;
-            executed.push(r.name);
             return out;
         } finally {
             entry.end = Date.now();
         }
     };
-    return { execute, timeline, executed };
+    const create = (r: ExecuteArgs, inputs: Record<string, any>) =>
+        run(r, "create", inputs, async () => {
+            if (r.type !== "command:remote:Command") return void (await copyToRemote(lab, r.name, inputs));
+            // No create: the provider runs nothing and does not connect (components/steps.ts).
+            const create = unwrapSecrets(inputs.create);
+            return typeof create === "string" ? runRemote(lab, r.name, inputs, create) : undefined;
+        });
+    const del = async (name: string, old: StateEntry) => {
+        // CopyToRemote has no Delete, nor does a Command without `delete` run anything.
+        const d = unwrapSecrets(old.inputs.delete);
+        if (old.type !== "command:remote:Command" || typeof d !== "string") return;
+        await run({ name, type: old.type, inputs: old.inputs }, "delete", old.inputs, () => runRemote(lab, name, old.inputs, d).then(() => undefined));
+    };
+    const execute = async (r: ExecuteArgs): Promise<Record<string, any> | undefined> => {
+        if (r.type !== "command:remote:Command" && r.type !== "command:remote:CopyToRemote") return undefined;
+        if (opts.select && !opts.select(r)) return undefined;
+        const old = opts.prior?.get(r.name);
+        if (!old || old.type !== r.type) {
+            const out = await create(r, r.inputs);
+            state.set(r.name, { type: r.type, inputs: r.inputs, outputs: out, source: await sourceOf(r) });
+            executed.push(r.name);
+            return out;
+        }
+        // `pulumi up` on an existing stack (pulumi-notes §1.3, §1.9): ignored inputs keep their
+        // old values; a changed trigger replaces; another changed input updates in place.
+        const inputs = { ...r.inputs };
+        for (const k of r.options?.ignoreChanges ?? []) {
+            if (k in old.inputs) inputs[k] = old.inputs[k];
+            else delete inputs[k];
+        }
+        const source = await sourceOf({ ...r, inputs });
+        const same = (k: string) => canonical(inputs[k]) === canonical(old.inputs[k]);
+        const keys = [...new Set([...Object.keys(inputs), ...Object.keys(old.inputs)])].filter((k) => k !== "source");
+        const replaceKeys = new Set(["triggers", ...(r.options?.replaceOnChanges ?? []).map((k) => k.replace(/\[.*$/, ""))]);
+        let out: Record<string, any> | undefined;
+        if (keys.some((k) => replaceKeys.has(k) && !same(k))) {
+            if (r.options?.deleteBeforeReplace) {
+                await del(r.name, old);
+                out = await create(r, inputs);
+            } else {
+                out = await create(r, inputs);
+                pendingDeletes.push({ name: r.name, entry: old });
+            }
+        } else if (keys.some((k) => !same(k)) || source !== old.source) {
+            out = await run(r, "update", inputs, async () => {
+                if (r.type === "command:remote:CopyToRemote") {
+                    // Re-copies only for a changed asset or remote path; a new connection alone copies nothing.
+                    if (source !== old.source || !same("remotePath")) await copyToRemote(lab, r.name, inputs);
+                    return undefined;
+                }
+                const update = unwrapSecrets(inputs.update) ?? unwrapSecrets(inputs.create);
+                return typeof update === "string" ? runRemote(lab, r.name, inputs, update) : undefined;
+            });
+        } else {
+            state.set(r.name, old);
+            return old.outputs;
+        }
+        state.set(r.name, { type: r.type, inputs, outputs: out, source });
+        executed.push(r.name);
+        return out;
+    };
+    const finish = async () => {
+        for (const p of pendingDeletes.splice(0).reverse()) await del(p.name, p.entry);
+    };
+    return { execute, timeline, executed, state, finish };
+}
+
+/** JSON with sorted keys and secrets unwrapped, for comparing inputs across runs. */
+function canonical(v: unknown): string {
+    const sort = (x: any): any => (Array.isArray(x) ? x.map(sort) : x && typeof x === "object" ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort(x[k])])) : x);
+    return JSON.stringify(sort(unwrapSecrets(v)) ?? null);
+}
+
+/** A CopyToRemote's source as the provider compares it (path and content hash); undefined for a Command. */
+async function sourceOf(r: Pick<ExecuteArgs, "type" | "inputs">): Promise<string | undefined> {
+    if (r.type !== "command:remote:CopyToRemote") return undefined;
+    const src = await assetContent(unwrapSecrets(r.inputs).source);
+    const p = r.inputs.source?.path !== undefined ? String(await r.inputs.source.path) : "";
+    const h = createHash("sha256");
+    if (src.kind === "file") h.update(src.data);
+    else h.update(src.dir);
+    return `${p} ${h.digest("hex")}`;
 }
 
 /** Selects the resources whose URN or parent chain includes a component type, e.g. `dualstack:index:HostPrep`. */

@@ -15,7 +15,7 @@ import { rawConfig } from "../support/configs";
 import { runProgram, RunResult, unwrapSecrets } from "../support/program";
 import { k3sAirgapDir as airgapDir, K3S_DOUBLES, K3S_IMAGES } from "./doubles";
 import { requireShellcheck, shellcheck } from "../support/shellcheck";
-import { destroyRegistered, ExecuteArgs, labExecutor, TimelineEntry } from "./executor";
+import { destroyRegistered, ExecuteArgs, labExecutor, LabState, TimelineEntry } from "./executor";
 import { createLab, Lab, LabHost, leftoverNamespaces, requireLabPrerequisites, SYSTEMCTL_DOUBLE_LOG } from "./harness";
 
 /** The recording TEST DOUBLES standing in for k3s's install.sh and the k3s binary. */
@@ -84,13 +84,19 @@ interface Up {
     result: RunResult;
     executed: string[];
     timeline: TimelineEntry[];
+    state: LabState;
 }
 
-/** `pulumi up` with K3sCluster's remote steps executed for real on the lab hosts. */
-async function up(lab: Lab, config: Record<string, string>): Promise<Up> {
-    const ex = labExecutor(lab, { select: isK3sStep });
+/**
+ * `pulumi up` with K3sCluster's remote steps executed for real on the lab hosts: every step created,
+ * or, given the state of an earlier run, an up of that stack (unchanged steps run nothing, changed
+ * ones their update; executor.ts).
+ */
+async function up(lab: Lab, config: Record<string, string>, prior?: LabState): Promise<Up> {
+    const ex = labExecutor(lab, { select: isK3sStep, prior });
     const result = await runProgram({ config, preview: false, execute: ex.execute, stackName: "lab" });
-    return { result, executed: ex.executed, timeline: ex.timeline };
+    await ex.finish();
+    return { result, executed: ex.executed, timeline: ex.timeline, state: ex.state };
 }
 
 async function must(h: LabHost, command: string): Promise<string> {
@@ -123,7 +129,7 @@ async function restarts(h: LabHost): Promise<number> {
     return log.split("\n").filter((l) => /^restart k3s(-agent)?$/.test(l)).length;
 }
 
-function entry(t: TimelineEntry[], name: string, phase: "create" | "delete" = "create"): TimelineEntry {
+function entry(t: TimelineEntry[], name: string, phase: TimelineEntry["phase"] = "create"): TimelineEntry {
     const all = t.filter((e) => e.name === name && e.phase === phase);
     assert.equal(all.length, 1, `${phase} of ${name} ran ${all.length} times`);
     assert.ok(all[0].ok, `${phase} of ${name} failed`);
@@ -221,17 +227,27 @@ describe("lab: k3s cluster over SSH (air-gapped, with recording k3s TEST DOUBLES
         assert.deepEqual(await Promise.all(hosts.map(restarts)), [before[0], before[1] + 1, before[2]]);
     });
 
-    it("a version change upgrades in place: servers first, then agents, never an uninstall", async () => {
+    it("a version change upgrades in place: servers first, then agents through their drain/upgrade/uncordon steps one batch at a time, never an uninstall", async () => {
         const hosts = lab.hosts.slice(0, 3);
         const before = await Promise.all(hosts.map(restarts));
-        last = await up(lab, labConfig(lab, { hosts, servers: 1, version: V2, airgap: airgapDir(V2), labels: { h2: { zone: "b" } } }));
+        // An up of the stack as the last one left it: the agents' installs ignore the new version.
+        last = await up(lab, labConfig(lab, { hosts, servers: 1, version: V2, airgap: airgapDir(V2), labels: { h2: { zone: "b" } } }), last.state);
         for (const [i, h] of hosts.entries()) {
             assert.match(await must(h, "k3s --version"), new RegExp(`k3s version ${V2.replace(/[.+]/g, "\\$&")} `));
             assert.equal(await restarts(h), before[i] + 1, `${h.name}: not restarted onto the new binary`);
             assert.ok(!(await calls(h)).some((c) => /uninstall/.test(c.line)), `${h.name}: an upgrade ran an uninstall script`);
         }
-        const server = entry(last.timeline, "cluster-h1-install");
-        for (const w of ["h2", "h3"]) assert.ok(server.end <= entry(last.timeline, `cluster-${w}-install`).start, `${w} upgraded before the server`);
+        const t = last.timeline;
+        const server = entry(t, "cluster-h1-install", "update");
+        for (const w of ["h2", "h3"]) {
+            assert.ok(!t.some((e) => e.name === `cluster-${w}-install` && e.phase !== "update"), `${w}: its install was created again`);
+            const [drain, upgrade, uncordon] = ["drain", "upgrade", "uncordon"].map((s) => entry(t, `cluster-${w}-${s}`, "update"));
+            assert.ok(server.end <= drain.start, `${w} drained before the server was upgraded`);
+            assert.ok(drain.end <= upgrade.start && upgrade.end <= uncordon.start, `${w}: drain, upgrade, uncordon out of order`);
+            assert.equal(upgrade.host, w);
+        }
+        // Two agents, 10% rounded down is 0: batches of one.
+        assert.ok(entry(t, "cluster-h2-uncordon", "update").end <= entry(t, "cluster-h3-drain", "update").start, "h3 was drained before h2 was uncordoned");
     });
 
     it("registry mirrors: registries.yaml root-only on every node, a change restarts one node at a time, the password on no command line; removed exactly", async () => {
@@ -275,7 +291,8 @@ describe("lab: k3s cluster over SSH (air-gapped, with recording k3s TEST DOUBLES
         const smaller = await up(lab, labConfig(lab, { hosts: hosts.slice(0, 2), servers: 1, version: V2, airgap: airgapDir(V2), labels: { h2: { zone: "b" } } }));
         // What `pulumi up` deletes: the resources the program no longer registers.
         const kept = new Set(smaller.result.resources.map((r) => r.name));
-        const gone = last.executed.filter((n) => !kept.has(n));
+        // (The stack holds what the last up left in its state, run by it or kept unchanged.)
+        const gone = [...last.state.keys()].filter((n) => !kept.has(n));
         assert.deepEqual(gone.filter((n) => /-(install|member|token)$/.test(n)).sort(), ["cluster-h3-install", "cluster-h3-member", "cluster-h3-token"]);
         const timeline: TimelineEntry[] = [];
         await destroyRegistered(last.result, lab, { only: gone, timeline });
@@ -294,7 +311,7 @@ describe("lab: k3s cluster over SSH (air-gapped, with recording k3s TEST DOUBLES
     it("destroy uninstalls the agents first, then the server, and leaves no files behind", async () => {
         const hosts = lab.hosts.slice(0, 2);
         const timeline: TimelineEntry[] = [];
-        await destroyRegistered(last.result, lab, { only: last.executed, timeline });
+        await destroyRegistered(last.result, lab, { only: [...last.state.keys()], timeline });
         const agentUninstall = (await calls(hosts[1])).find((c) => c.line.endsWith("/usr/local/bin/k3s-agent-uninstall.sh"));
         const serverUninstall = (await calls(hosts[0])).find((c) => c.line.endsWith("/usr/local/bin/k3s-uninstall.sh"));
         assert.ok(agentUninstall && serverUninstall, "an uninstall script did not run");

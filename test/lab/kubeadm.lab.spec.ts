@@ -17,7 +17,9 @@ import { CONTAINERD_REGISTRY_DROPIN, registryFiles } from "../../components/kube
 import { CLUSTER_SECRETS_FILE, JOIN_SECRETS_FILE } from "../../components/kubeadm/scripts";
 import { loadPlan, Plan } from "../../components/plan";
 import { RunResult, runProgram, stackConfig, stringLeaves, unwrapSecrets } from "../support/program";
-import { destroyRegistered, ExecuteArgs, labExecutor, TimelineEntry } from "./executor";
+import { workerBatchesOf } from "../../components/batches";
+import { UPGRADE_CORDON_ANNOTATION } from "../../components/kube";
+import { destroyRegistered, ExecuteArgs, labExecutor, LabState, runRemote, TimelineEntry } from "./executor";
 import { createLab, Lab, LabHost, leftoverNamespaces, requireLabPrerequisites, SYSTEMCTL_DOUBLE_LOG } from "./harness";
 import { tempDir } from "../support/tmp";
 
@@ -71,11 +73,14 @@ function airgapDir(version: string, api: string): string {
     return dir;
 }
 
-/** The shipped stack, on the lab's hosts: its nodes (names, roles), networks and settings; lab SSH and air-gap install. */
-function labConfig(lab: Lab, airgap: string): Record<string, string> {
+/**
+ * The shipped stack, on the lab's hosts: its nodes (names, roles), networks and settings; lab SSH and
+ * air-gap install. `roles` replaces its nodes (name and role, one per lab host, in order).
+ */
+function labConfig(lab: Lab, airgap: string, roles?: [string, "control-plane" | "worker"][]): Record<string, string> {
     const shipped = stackConfig(STACK);
-    const nodes = JSON.parse(shipped["dualstack:nodes"]) as Record<string, unknown>[];
-    assert.equal(nodes.length, 3, `${STACK} is 1 control plane + 2 workers`);
+    const nodes = roles ? roles.map(([name, role]) => ({ name, role })) : (JSON.parse(shipped["dualstack:nodes"]) as Record<string, unknown>[]);
+    if (!roles) assert.equal(nodes.length, 3, `${STACK} is 1 control plane + 2 workers`);
     return {
         ...shipped,
         "dualstack:ssh": JSON.stringify({ user: "root", privateKey: lab.privateKey }),
@@ -111,6 +116,12 @@ async function tree(h: LabHost): Promise<string> {
     );
 }
 
+/** The next patch release of the plan's version (v1.36.3 -> v1.36.4). */
+function nextPatch(plan: Plan): string {
+    const { major, minor, patch } = plan.kubernetes;
+    return `v${major}.${minor}.${patch + 1}`;
+}
+
 interface Call {
     ns: bigint;
     line: string;
@@ -129,7 +140,7 @@ async function systemctlCalls(h: LabHost): Promise<string[]> {
     return (await h.inspect(`cat ${SYSTEMCTL_DOUBLE_LOG} 2>/dev/null || true`)).stdout.split("\n").filter(Boolean);
 }
 
-function entry(t: TimelineEntry[], name: string, phase: "create" | "delete" = "create"): TimelineEntry {
+function entry(t: TimelineEntry[], name: string, phase: TimelineEntry["phase"] = "create"): TimelineEntry {
     const all = t.filter((e) => e.name === name && e.phase === phase);
     assert.equal(all.length, 1, `${phase} of ${name} ran ${all.length} times`);
     assert.ok(all[0].ok, `${phase} of ${name} failed`);
@@ -145,11 +156,17 @@ interface Up {
     result: RunResult;
     timeline: TimelineEntry[];
     executed: string[];
+    state: LabState;
 }
 
-/** `pulumi up` with KubeadmCluster's remote steps run for real; @pulumi/random gives the pinned token and key. */
-async function up(lab: Lab, config: Record<string, string>): Promise<Up> {
-    const ex = labExecutor(lab, { select: isKubeadmStep });
+/**
+ * `pulumi up` with KubeadmCluster's remote steps run for real; @pulumi/random gives the pinned token
+ * and key. Without `prior` every step is created (a new stack, or the same creates run again);
+ * with the state of an earlier run it is an up of that stack: unchanged steps run nothing, changed
+ * ones their update (executor.ts).
+ */
+async function up(lab: Lab, config: Record<string, string>, prior?: LabState): Promise<Up> {
+    const ex = labExecutor(lab, { select: isKubeadmStep, prior });
     let failed!: (e: unknown) => void;
     const failure = new Promise<never>((_, reject) => (failed = reject));
     const execute: typeof ex.execute = async (r) => {
@@ -162,7 +179,8 @@ async function up(lab: Lab, config: Record<string, string>): Promise<Up> {
         });
     };
     const result = await Promise.race([runProgram({ config, preview: false, execute, stackName: STACK }), failure]);
-    return { result, timeline: ex.timeline, executed: ex.executed };
+    await ex.finish();
+    return { result, timeline: ex.timeline, executed: ex.executed, state: ex.state };
 }
 
 describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, recording kubeadm/kubelet/kubectl TEST DOUBLES)", function () {
@@ -173,6 +191,10 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
     let first: Up;
     /** The stack destroy tears down: the latest `up` (the registries test leaves its mirrors in it). */
     let last: Up;
+    /** The configuration of `last` (with the registries test's mirrors once it ran). */
+    let lastConfig: Record<string, string>;
+    /** The stack's configuration with the next patch version and its air-gap binaries. */
+    let upgradedConfig: Record<string, string>;
     let api: string;
     const fresh = new Map<string, string>();
     /** The running values of the prep's sysctls (the bridge keys only where the kernel has them). */
@@ -198,6 +220,7 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
         for (const h of lab.hosts) freshSysctls.set(h.name, await sysctls(h));
         first = await up(lab, config);
         last = first;
+        lastConfig = config;
     });
 
     after(async function () {
@@ -388,8 +411,116 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
             assert.equal(await tree(byNode(n)), withoutRegistries[i][0], `${n}: the registries step left something behind`);
         }
         // Back in the stack for the destroy below, which must remove them with everything else.
-        last = await up(lab, { ...config, "dualstack:registries": JSON.stringify(registries(`https://${mirror}`)) });
+        lastConfig = { ...config, "dualstack:registries": JSON.stringify(registries(`https://${mirror}`)) };
+        last = await up(lab, lastConfig);
         for (const n of order) assert.match(await must(byNode(n), "cat /etc/containerd/config.toml"), /dualstack-registries\.toml/);
+    });
+
+    it("a new patch version upgrades in place: upgrade apply on the control plane first, then each worker drained, upgraded and uncordoned, one batch at a time; never a reset or re-join", async () => {
+        const v2 = nextPatch(plan);
+        const KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf";
+        const cp1 = byNode("cp1");
+        const kubeletRestarts = async (h: LabHost) => (await systemctlCalls(h)).filter((c) => c === "restart kubelet").length;
+        const seen = new Map<string, number>();
+        const restartsBefore = new Map<string, number>();
+        for (const h of lab.hosts) {
+            seen.set(h.name, (await calls(h)).length);
+            restartsBefore.set(h.name, await kubeletRestarts(h));
+        }
+        /** What the doubles recorded on a node during the upgrade. */
+        const newCalls = async (node: string) => (await calls(byNode(node))).slice(seen.get(byNode(node).name));
+        upgradedConfig = { ...lastConfig, "dualstack:version": v2, "dualstack:install": JSON.stringify({ source: "airgap", airgapDir: airgapDir(v2, api) }) };
+        const run = await up(lab, upgradedConfig, last.state);
+        last = run;
+        const t = run.timeline;
+
+        // The control plane: its install's update, `kubeadm upgrade apply` with the new kubeadm, before any worker moves.
+        const cpUpgrade = entry(t, "cluster-cp1-install", "update");
+        const cpCalls = await newCalls("cp1");
+        const apply = cpCalls.filter((c) => c.line === `kubeadm upgrade apply ${v2} --yes`);
+        assert.equal(apply.length, 1, `cp1: kubeadm upgrade apply ${v2} ran ${apply.length} times`);
+        assert.match(await must(cp1, "cat /etc/kubernetes/manifests/kube-apiserver.yaml"), new RegExp(`kubernetesVersion ${v2.replace(/\./g, "\\.")},`));
+
+        // Workers: 2 of them, 10% rounded down is 0, so batches of 1 in join order.
+        assert.deepEqual(workerBatchesOf(plan), [["worker1"], ["worker2"]]);
+        const steps: Record<string, { drain: TimelineEntry; upgrade: TimelineEntry; uncordon: TimelineEntry }> = {};
+        for (const w of ["worker1", "worker2"]) {
+            const [drain, upgrade, uncordon] = ["drain", "upgrade", "uncordon"].map((s) => entry(t, `cluster-${w}-${s}`, "update"));
+            steps[w] = { drain, upgrade, uncordon };
+            assert.deepEqual([drain.host, upgrade.host, uncordon.host], [cp1.name, byNode(w).name, cp1.name], `${w}: a step ran on the wrong host`);
+            assert.ok(cpUpgrade.end <= drain.start, `${w} was drained before the control plane was upgraded`);
+            assert.ok(drain.end <= upgrade.start && upgrade.end <= uncordon.start, `${w}: drain, upgrade, uncordon overlapped or ran out of order`);
+            assert.ok(!t.some((e) => e.name === `cluster-${w}-install`), `${w}: its install ran (${t.filter((e) => e.name === `cluster-${w}-install`).map((e) => e.phase)})`);
+
+            // What the doubles saw, in order (one clock: the lab hosts are namespaces of one machine).
+            const at = (list: Call[], what: string, line: string | RegExp) => {
+                const hits = list.filter((c) => (typeof line === "string" ? c.line === line : line.test(c.line)));
+                assert.equal(hits.length, 1, `${w}: ${what} ran ${hits.length} times`);
+                return hits[0].ns;
+            };
+            const wCalls = await newCalls(w);
+            const annotated = at(cpCalls, "the upgrade annotation", `${KUBECTL} annotate node ${w} ${UPGRADE_CORDON_ANNOTATION}=true --overwrite`);
+            const drained = at(cpCalls, "the drain", new RegExp(`^${KUBECTL} drain ${w} --ignore-daemonsets --delete-emptydir-data --force --timeout=\\d+s$`));
+            const upgradeNode = at(wCalls, "kubeadm upgrade node", "kubeadm upgrade node");
+            const kubeletStarted = at(wCalls, "the kubelet start", /^kubelet (?!--version$)/);
+            const uncordoned = at(cpCalls, "the uncordon", `${KUBECTL} uncordon ${w}`);
+            const unmarked = at(cpCalls, "the annotation's removal", `${KUBECTL} annotate node ${w} ${UPGRADE_CORDON_ANNOTATION}-`);
+            assert.ok(apply[0].ns < annotated && annotated < drained && drained < upgradeNode, `${w}: not drained (with the annotation) after upgrade apply and before kubeadm upgrade node`);
+            assert.ok(upgradeNode < kubeletStarted && kubeletStarted < uncordoned && uncordoned < unmarked, `${w}: uncordoned before its new kubelet registered`);
+            // The uncordon waited on the version the kubelet reports, read from the API.
+            const asked = cpCalls.filter((c) => c.line === `${KUBECTL} get node ${w} -o jsonpath={.status.nodeInfo.kubeletVersion}` && c.ns > kubeletStarted && c.ns < uncordoned);
+            assert.ok(asked.length >= 1, `${w}: the uncordon did not read the kubelet's version`);
+            assert.equal(await kubeletRestarts(byNode(w)), restartsBefore.get(byNode(w).name)! + 1, `${w}: the kubelet was not restarted exactly once`);
+            const node = fs.readFileSync(path.join(api, "nodes", w), "utf8");
+            assert.match(node, new RegExp(`^kubeletVersion=${v2.replace(/\./g, "\\.")}$`, "m"), `${w}: the API does not report kubelet ${v2}`);
+            assert.ok(!/^unschedulable=true$/m.test(node) && !node.includes(UPGRADE_CORDON_ANNOTATION), `${w}: still cordoned or marked:\n${node}`);
+            assert.match(node, /^nodeIP=/, `${w}: the node lost its addresses`);
+        }
+        // Batches of one: worker2's drain starts only once worker1 is uncordoned.
+        assert.ok(steps.worker1.uncordon.end <= steps.worker2.drain.start, "worker2 was drained before worker1 was uncordoned");
+        const ms = (e: TimelineEntry) => e.end - e.start;
+        console.log(
+            `      upgrade ${plan.version} -> ${v2}: ${Math.max(...t.map((e) => e.end)) - Math.min(...t.map((e) => e.start))} ms of steps; cp1 upgrade ${ms(cpUpgrade)} ms; ` +
+                ["worker1", "worker2"].map((w) => `${w} drain/upgrade/uncordon ${ms(steps[w].drain)}/${ms(steps[w].upgrade)}/${ms(steps[w].uncordon)} ms`).join("; "),
+        );
+
+        for (const h of lab.hosts) {
+            assert.equal((await must(h, "kubeadm version -o short")).trim(), v2, h.name);
+            assert.equal((await must(h, "kubelet --version")).trim(), `Kubernetes ${v2}`, h.name);
+            const all = (await calls(h)).map((c) => c.line);
+            assert.ok(!all.some((l) => l.startsWith("kubeadm reset")), `${h.name}: kubeadm reset ran during the upgrade`);
+            assert.equal(all.filter((l) => /^kubeadm (init|join) /.test(l)).length, 1, `${h.name}: kubeadm init/join ran again`);
+        }
+        assert.equal(fs.readFileSync(path.join(api, "version"), "utf8").trim(), v2);
+        assert.ok(!t.some((e) => e.phase === "delete"), `an upgrade deleted ${t.filter((e) => e.phase === "delete").map((e) => e.name)}`);
+        assert.deepEqual(
+            t.filter((e) => e.phase === "create").map((e) => e.name).sort(),
+            plan.nodes.flatMap((n) => ["kubeadm", "kubectl", "kubelet"].map((b) => `cluster-${n.name}-${b}`)).sort(),
+            "only the air-gap copies (their trigger is the version) are made again",
+        );
+    });
+
+    it("applying the upgraded stack again runs nothing; the workers' upgrade steps run again change nothing (no drain, no restart, no file)", async () => {
+        const KUBECTL_MUTATIONS = /^kubectl .* (drain|uncordon|annotate) /;
+        const before = await Promise.all(lab.hosts.map(async (h) => ({ tree: await tree(h), calls: (await calls(h)).length, systemctl: (await systemctlCalls(h)).length })));
+        const upgraded = last.result.resources;
+        const again = await up(lab, upgradedConfig, last.state);
+        assert.deepEqual(again.timeline.map((e) => `${e.phase} ${e.name}`), [], "an up with nothing changed ran steps");
+        last = again;
+        // The same update scripts once more, as an unrelated change of their inputs (a new SSH key) would run them.
+        for (const w of ["worker1", "worker2"]) {
+            for (const s of ["drain", "upgrade", "uncordon"]) {
+                const r = upgraded.find((x) => x.name === `cluster-${w}-${s}`)!;
+                const out = await runRemote(lab, r.name, r.inputs, String(unwrapSecrets(r.inputs.update)));
+                assert.match(out.stdout, /already runs kubelet|^$/, `${r.name}: ${out.stdout}`);
+            }
+        }
+        for (const [i, h] of lab.hosts.entries()) {
+            assert.equal(await tree(h), before[i].tree, `${h.name}: files changed`);
+            assert.deepEqual((await systemctlCalls(h)).slice(before[i].systemctl), [], `${h.name}: systemctl was called`);
+            const fresh = (await calls(h)).slice(before[i].calls).map((c) => c.line);
+            assert.deepEqual(fresh.filter((l) => KUBECTL_MUTATIONS.test(l) || /^kubeadm upgrade/.test(l)), [], `${h.name}: a drain, uncordon, annotation or kubeadm upgrade ran`);
+        }
     });
 
     it("destroy (registries included): drain and delete the workers from the control plane, kubeadm reset the workers then the control plane, every host as it was", async () => {
@@ -427,5 +558,92 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
         for (const h of lab.hosts) assert.equal(await tree(h), fresh.get(h.name), `${h.name}: not back in its first state`);
         for (const h of lab.hosts) assert.equal(await sysctls(h), freshSysctls.get(h.name), `${h.name}: the running sysctls are not back`);
         assert.match((await must(byNode("worker2"), "swapon --noheadings")).trim(), /^\/swapfile /, "worker2's swap was not turned back on");
+    });
+});
+
+describe("lab: kubeadm with three control planes (recording TEST DOUBLES): a patch upgrade moves the control planes one at a time, then the worker", function () {
+    this.timeout(300000);
+    let lab: Lab;
+    let plan: Plan;
+    let api: string;
+    let first: Up;
+    let upgrade: Up;
+    const fresh = new Map<string, string>();
+    const ROLES: [string, "control-plane" | "worker"][] = [["cp1", "control-plane"], ["cp2", "control-plane"], ["cp3", "control-plane"], ["worker1", "worker"]];
+    const byNode = (name: string) => lab.hosts[plan.nodes.findIndex((n) => n.name === name)];
+
+    before(async function () {
+        requireLabPrerequisites();
+        lab = await createLab({ hosts: 4, name: "kubeadmha" });
+        api = apiDir();
+        const config = labConfig(lab, airgapDir(stackConfig(STACK)["dualstack:version"], api), ROLES);
+        plan = loadPlan((k) => config[k], STACK, Object.keys(config)).plan;
+        for (const h of lab.hosts) await provisionHost(h, false);
+        for (const h of lab.hosts) fresh.set(h.name, await tree(h));
+        first = await up(lab, config);
+        const v2 = nextPatch(plan);
+        upgrade = await up(lab, { ...config, "dualstack:version": v2, "dualstack:install": JSON.stringify({ source: "airgap", airgapDir: airgapDir(v2, api) }) }, first.state);
+    });
+
+    after(async function () {
+        if (lab) await lab.destroy();
+        if (api) fs.rmSync(api, { recursive: true, force: true });
+        assert.deepEqual(leftoverNamespaces(), [], "the lab left network namespaces behind");
+    });
+
+    it("created: the control planes joined one at a time with their own static pods, the worker after them", async () => {
+        const t = first.timeline;
+        assert.ok(entry(t, "cluster-cp1-install").end <= entry(t, "cluster-cp2-install").start, "cp2 joined before cp1 was up");
+        assert.ok(entry(t, "cluster-cp2-install").end <= entry(t, "cluster-cp3-install").start, "cp3 joined while cp2 was joining");
+        assert.ok(entry(t, "cluster-cp3-install").end <= entry(t, "cluster-worker1-install").start, "the worker joined before the control planes");
+        for (const cp of ["cp2", "cp3"]) {
+            assert.ok((await calls(byNode(cp))).some((c) => /^kubeadm join --config \S+$/.test(c.line)), `${cp}: no kubeadm join`);
+            assert.ok(fs.existsSync(path.join(api, "controlplanes", cp)), `${cp} is not a control-plane member`);
+        }
+    });
+
+    it("upgrade apply on cp1, then upgrade node on cp2, then on cp3 (never two at once), then the worker's drain; no reset or re-join", async () => {
+        const v2 = nextPatch(plan);
+        const t = upgrade.timeline;
+        const cps = ["cp1", "cp2", "cp3"].map((n) => entry(t, `cluster-${n}-install`, "update"));
+        for (let i = 1; i < cps.length; i++) assert.ok(cps[i - 1].end <= cps[i].start, `${cps[i].name} upgraded while ${cps[i - 1].name} was upgrading`);
+        assert.ok(cps[2].end <= entry(t, "cluster-worker1-drain", "update").start, "the worker was drained before the last control plane was upgraded");
+        const at = async (node: string, line: string) => {
+            const hits = (await calls(byNode(node))).filter((c) => c.line === line);
+            assert.equal(hits.length, 1, `${node}: ${line} ran ${hits.length} times`);
+            return hits[0].ns;
+        };
+        const apply = await at("cp1", `kubeadm upgrade apply ${v2} --yes`);
+        const [n2, n3, nw] = await Promise.all(["cp2", "cp3", "worker1"].map((n) => at(n, "kubeadm upgrade node")));
+        assert.ok(apply < n2 && n2 < n3 && n3 < nw, "kubeadm upgrade ran out of order");
+        for (const n of ["cp1", "cp2", "cp3"]) {
+            assert.match(await must(byNode(n), "cat /etc/kubernetes/manifests/kube-apiserver.yaml"), new RegExp(`kubernetesVersion ${v2.replace(/\./g, "\\.")},`), `${n}: static pods not upgraded`);
+        }
+        for (const n of plan.nodes) {
+            const h = byNode(n.name);
+            assert.equal((await must(h, "kubelet --version")).trim(), `Kubernetes ${v2}`, n.name);
+            const all = (await calls(h)).map((c) => c.line);
+            assert.ok(!all.some((l) => l.startsWith("kubeadm reset")), `${n.name}: kubeadm reset ran`);
+            // `kubeadm init phase upload-certs` (for a joining control plane's token) is not an init.
+            assert.equal(all.filter((l) => /^kubeadm (init|join) --config /.test(l)).length, 1, `${n.name}: kubeadm init/join ran again`);
+            assert.match(fs.readFileSync(path.join(api, "nodes", n.name), "utf8"), new RegExp(`^kubeletVersion=${v2.replace(/\./g, "\\.")}$`, "m"), `${n.name}: the API does not report kubelet ${v2}`);
+        }
+        const ms = (e: TimelineEntry) => e.end - e.start;
+        console.log(`      3 control planes: upgrade ${cps.map((e) => `${e.name.replace(/^cluster-|-install$/g, "")} ${ms(e)} ms`).join(", ")}`);
+    });
+
+    it("destroy: the worker, then the control planes from the last to the first; the API stays up until cp1 goes; every host as it was", async () => {
+        const deletes: TimelineEntry[] = [];
+        await destroyRegistered(upgrade.result, lab, { timeline: deletes });
+        const resets = await Promise.all(
+            ["worker1", "cp3", "cp2", "cp1"].map(async (n) => {
+                const r = (await calls(byNode(n))).filter((c) => c.line.startsWith("kubeadm reset "));
+                assert.equal(r.length, 1, `${n}: kubeadm reset ran ${r.length} times`);
+                return r[0].ns;
+            }),
+        );
+        for (let i = 1; i < resets.length; i++) assert.ok(resets[i - 1] < resets[i], "resets out of order (want worker1, cp3, cp2, cp1)");
+        assert.ok(!fs.existsSync(path.join(api, "up")), "the API stand-in still runs after the last control plane's reset");
+        for (const h of lab.hosts) assert.equal(await tree(h), fresh.get(h.name), `${h.name}: not back in its first state`);
     });
 });

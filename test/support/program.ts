@@ -46,7 +46,14 @@ export interface RunOptions {
      * registration before registering its dependents, this runs in the engine's dependency order,
      * concurrently where the graph allows. Throwing fails the run, as a failed create would.
      */
-    execute?: (r: { type: string; name: string; inputs: Record<string, any>; parent?: string }) => Promise<Record<string, any> | undefined>;
+    execute?: (r: { type: string; name: string; inputs: Record<string, any>; parent?: string; options?: ResourceOptionsSeen }) => Promise<Record<string, any> | undefined>;
+}
+
+/** The resource options a diff needs, as registered (the mock's newResource is not told them). */
+export interface ResourceOptionsSeen {
+    ignoreChanges: string[];
+    replaceOnChanges: string[];
+    deleteBeforeReplace: boolean;
 }
 
 export interface RunResult {
@@ -186,6 +193,7 @@ async function underMocks<T>(
     const resources: Registered[] = [];
     /** Parent URN by `type::name`, recorded before the mock's newResource runs (it is not told). */
     const parents = new Map<string, string>();
+    const options = new Map<string, ResourceOptionsSeen>();
     // A failed create makes dependent outputs never resolve; the run fails with the first error.
     const failed: { reject: (e: unknown) => void; promise: Promise<never> } = { reject: () => undefined, promise: undefined as unknown as Promise<never> };
     failed.promise = new Promise<never>((_, reject) => (failed.reject = reject));
@@ -205,8 +213,8 @@ async function underMocks<T>(
             if (args.type.startsWith("random:")) state.result = `mock-${args.name}-0123456789abcdef0123456789abcdef`;
             if (opts.execute && args.custom !== false) {
                 try {
-                    const parent = parents.get(`${args.type}::${args.name}`);
-                    Object.assign(state, (await opts.execute({ type: args.type, name: args.name, inputs: args.inputs, parent })) ?? {});
+                    const key = `${args.type}::${args.name}`;
+                    Object.assign(state, (await opts.execute({ type: args.type, name: args.name, inputs: args.inputs, parent: parents.get(key), options: options.get(key) })) ?? {});
                 } catch (e) {
                     failed.reject(e);
                     throw e;
@@ -225,6 +233,11 @@ async function underMocks<T>(
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
         parents.set(`${req.getType()}::${req.getName()}`, req.getParent());
+        options.set(`${req.getType()}::${req.getName()}`, {
+            ignoreChanges: req.getIgnorechangesList(),
+            replaceOnChanges: req.getReplaceonchangesList(),
+            deleteBeforeReplace: req.getDeletebeforereplace(),
+        });
         original(req, (err: any, resp: any) => {
             if (!err) {
                 const raw = req.getObject()?.toJavaScript() ?? {};

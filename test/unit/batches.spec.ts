@@ -4,9 +4,10 @@ import * as assert from "node:assert/strict";
 import { upgradeBatches, workerBatchSize } from "../../components/batches";
 import { k0sSteps } from "../../components/k0s/steps";
 import { k3sSteps } from "../../components/k3s/steps";
+import { kubeadmSteps } from "../../components/kubeadm/steps";
 import { ClusterSteps, CommandStep, waitsFor } from "../../components/steps";
 import { cleanupOwnerOf } from "../../policy/rules";
-import { baseConfig, planOf, tryPlan } from "../support/configs";
+import { baseConfig, planOf } from "../support/configs";
 
 describe("worker upgrade batches (10% of the workers, at least 1, as k0sctl)", () => {
     const sizes: [number, number | undefined, number][] = [
@@ -26,22 +27,11 @@ describe("worker upgrade batches (10% of the workers, at least 1, as k0sctl)", (
     });
 });
 
-describe("worker upgrade batches: kubeadm", () => {
-    it("refuses cluster.workerUpgradeBatch (its workers have no upgrade steps yet), naming the key and the fix", () => {
-        const nodes = [{ name: "cp1", host: "192.168.121.10", role: "control-plane", interface: "eth0" }, { name: "w1", host: "192.168.121.11", role: "worker", interface: "eth0" }];
-        const cfg = (o: object) => baseConfig({ distribution: "kubeadm", version: "v1.36.3", traefik: { loadBalancer: "none" }, nodes, ...o });
-        const errors = tryPlan(cfg({ cluster: { workerUpgradeBatch: 1 } })).problems.errors;
-        const e = errors.find((x) => x.key === "dualstack:cluster.workerUpgradeBatch");
-        assert.ok(e, JSON.stringify(errors));
-        assert.match(JSON.stringify(e), /kubeadm/);
-        assert.ok(!tryPlan(cfg({})).problems.errors.some((x) => x.key === "dualstack:cluster.workerUpgradeBatch"));
-    });
-});
-
 const node = (name: string, role: string, i: number) => ({ name, host: `192.168.121.${10 + i}`, role, interface: "eth0" });
 const distributions: [string, (cps: number, workers: number, batch?: number) => ClusterSteps][] = [
     ["k3s", (c, w, batch) => k3sSteps(planOf(baseConfig({ nodes: nodesOf(c, w), ...(batch ? { cluster: { workerUpgradeBatch: batch } } : {}) })))],
     ["k0s", (c, w, batch) => k0sSteps(planOf(baseConfig({ distribution: "k0s", version: "v1.36.3+k0s.2", traefik: { loadBalancer: "none" }, nodes: nodesOf(c, w), ...(batch ? { cluster: { workerUpgradeBatch: batch } } : {}) })))],
+    ["kubeadm", (c, w, batch) => kubeadmSteps(planOf(baseConfig({ distribution: "kubeadm", version: "v1.36.3", traefik: { loadBalancer: "none" }, nodes: nodesOf(c, w), ...(batch ? { cluster: { workerUpgradeBatch: batch } } : {}) })))],
 ];
 function nodesOf(cps: number, workers: number) {
     return [...Array.from({ length: cps }, (_, i) => node(`cp${i + 1}`, "control-plane", i)), ...Array.from({ length: workers }, (_, i) => node(`w${i + 1}`, "worker", 100 + i))];

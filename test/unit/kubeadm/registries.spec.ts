@@ -69,8 +69,8 @@ describe("kubeadm/registries: files", () => {
         assert.ok(errs.some((e) => e.key === "dualstack:registries.mirrors.docker.io.rewrite" && /rewrite/.test(e.rule)), JSON.stringify(errs));
         assert.ok(errs.some((e) => e.key === "dualstack:registries.mirrors.*" && /wildcard/.test(e.rule)), JSON.stringify(errs));
         assert.ok(!errs.some((e) => /not supported/.test(e.rule)));
-        // workerUpgradeBatch stays refused (kubeadm workers have no drain/upgrade/uncordon steps yet).
-        assert.ok(errorsOf(kubeadm({ cluster: { workerUpgradeBatch: 1 } })).some((e) => e.key === "dualstack:cluster.workerUpgradeBatch" && /not supported/.test(e.rule)));
+        // No day-two key is refused on kubeadm any more: its workers upgrade in batches too.
+        assert.deepEqual(errorsOf(kubeadm({ cluster: { workerUpgradeBatch: 1 } })), []);
     });
 });
 

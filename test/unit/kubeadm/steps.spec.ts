@@ -69,20 +69,38 @@ describe("kubeadm/steps: order as data", () => {
         }
     });
 
-    it("upgrade: same edges; upgrade apply on the first control plane, upgrade node elsewhere, kubelet after kubeadm upgrade", () => {
+    it("upgrade: same edges; upgrade apply on the first control plane, upgrade node on the others one at a time, kubelet after kubeadm upgrade; workers through their upgrade steps", () => {
         const up = steps(3, 3, { version: "v1.36.4" });
         assert.deepEqual(up.steps.map((x) => [x.id, x.after]), s.steps.map((x) => [x.id, x.after]));
         // Create-only settings do not change with the version: an update, not a replacement.
         assert.deepEqual(up.steps.map((x) => (x.kind === "command" ? x.triggers : [])), s.steps.map((x) => (x.kind === "command" ? x.triggers : [])));
         const first = cmd(up, "cp1-install").update!;
         assert.match(first, /kubeadm upgrade apply v1\.36\.4 --yes/);
-        for (const id of ["cp2-install", "cp3-install", "worker1-install"]) {
+        for (const id of ["cp2-install", "cp3-install", "worker1-upgrade"]) {
             const u = cmd(up, id).update!;
             assert.match(u, /kubeadm upgrade node/);
             assert.ok(u.indexOf("kubeadm upgrade node") < u.indexOf('"kubelet=$pv"'), `${id}: kubelet after kubeadm upgrade`);
             assert.ok(u.indexOf("kubeadm upgrade node") < u.indexOf("systemctl restart kubelet"));
         }
         assert.ok(waitsFor(up, "cp3-install").has("cp2-install") && waitsFor(up, "worker2-install").has("cp3-install"));
+        // A worker's install keeps the version it joined with: its update neither upgrades nor names the version.
+        for (const w of ["worker1", "worker2", "worker3"]) {
+            const install = cmd(up, `${w}-install`);
+            assert.deepEqual(install.ignoreChanges, ["stdin", "create"]);
+            assert.equal(install.update, cmd(s, `${w}-install`).update, `${w}: the install's update does not change with the version`);
+            assert.doesNotMatch(install.update!, /kubeadm upgrade|v1\.36/);
+            // Its upgrade step: nothing when the kubelet already runs the version, after the drain, then the uncordon.
+            const u = cmd(up, `${w}-upgrade`);
+            assert.equal(u.runsOn, w);
+            assert.equal(u.create, "", "no create: a first up runs nothing for it");
+            assert.match(u.update!, /"\$\(kubelet --version 2>\/dev\/null \|\| true\)" = 'Kubernetes v1\.36\.4'/);
+            assert.ok(u.after.includes(`${w}-drain`) && u.after.includes(`${w}-prep`));
+            assert.equal(cmd(up, `${w}-drain`).runsOn, "cp1");
+            assert.ok(waitsFor(up, `${w}-drain`).has("cp3-install") && waitsFor(up, `${w}-drain`).has(`${w}-joined`));
+            assert.deepEqual(cmd(up, `${w}-uncordon`).after, [`${w}-upgrade`]);
+            assert.match(cmd(up, `${w}-uncordon`).update!, /want='?v1\.36\.4'?/);
+        }
+        assert.deepEqual(up.upgraded, ["worker3-uncordon"], "3 workers: batches of 1 (10%, at least 1), the last batch's uncordon");
         // A minor bump moves the package repository in the prep step.
         assert.match(cmd(steps(1, 1, { version: "v1.35.4" }), "cp1-prep").create, /core:\/stable:\/v1\.35\//);
     });
@@ -164,7 +182,8 @@ describe("kubeadm/scripts", () => {
         assert.match(init, /umask 077 && cat > \/etc\/dualstack\/kubeadm\/cluster-secrets/);
         assert.match(cmd(s, "worker1-install").create, /umask 077 && cat > \/etc\/dualstack\/kubeadm\/join-secrets/);
         assert.equal(cmd(s, "worker1-install").secret, "stdin");
-        assert.deepEqual(cmd(s, "worker1-install").ignoreChanges, ["stdin"]);
+        assert.deepEqual(cmd(s, "cp2-install").ignoreChanges, ["stdin"]);
+        assert.deepEqual(cmd(s, "worker1-install").ignoreChanges, ["stdin", "create"]);
     });
 
     it("the on-host fill (awk from a root-only file) gives exactly what fillSecrets gives, and refuses a missing value", () => {
