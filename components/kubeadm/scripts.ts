@@ -301,10 +301,32 @@ export function tokenScript(plan: Plan, node: PlannedNode): string {
 /**
  * In-place upgrade (a new version): kubeadm first, then `kubeadm upgrade apply` on the first
  * control plane or `kubeadm upgrade node` elsewhere, then kubelet and kubectl and a kubelet restart
- * (kubernetes.io "Upgrading kubeadm clusters"). steps.ts orders the nodes.
+ * (kubernetes.io "Upgrading kubeadm clusters"). steps.ts orders the nodes. A control plane that
+ * already runs the version is left alone: this is the install's update, which also runs when an
+ * input other than the version changes (a new SSH key), and `kubeadm upgrade apply` of the same
+ * version would still rewrite the static pods and restart the control plane.
  */
 export function upgradeScript(plan: Plan, node: PlannedNode): string {
-    return script(upgradeLines(plan, node));
+    return script(node.role === "control-plane" ? controlPlaneCurrentLines(plan, node) : [], upgradeLines(plan, node));
+}
+
+/** kubeadm's static pod of the API server; its image tag is the version kubeadm last applied here. */
+export const APISERVER_MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml";
+
+/**
+ * Exit early when every part of an upgrade already happened on this control plane: the API server's
+ * static pod (kubeadm upgrade apply|node), the kubelet binary and the kubelet the API sees (restarted).
+ */
+function controlPlaneCurrentLines(plan: Plan, node: PlannedNode): string[] {
+    const v = plan.version;
+    return [
+        `if [ "$(kubelet --version 2>/dev/null || true)" = ${q(`Kubernetes ${v}`)} ] &&`,
+        `    grep -qF ${q(`/kube-apiserver:${v}`)} ${q(APISERVER_MANIFEST)} 2>/dev/null &&`,
+        `    [ "$(${KUBEADM_KUBECTL} get node ${q(node.name)} -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null || true)" = ${q(v)} ]; then`,
+        `    echo ${q(`dualstack: ${node.name} already runs ${v} (API server and kubelet); nothing to upgrade`)}`,
+        "    exit 0",
+        "fi",
+    ];
 }
 
 function upgradeLines(plan: Plan, node: PlannedNode): string[] {

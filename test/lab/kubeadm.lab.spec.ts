@@ -500,7 +500,7 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
         );
     });
 
-    it("applying the upgraded stack again runs nothing; the workers' upgrade steps run again change nothing (no drain, no restart, no file)", async () => {
+    it("applying the upgraded stack again runs nothing; the control plane's install update and the workers' upgrade steps run again change nothing (no drain, no restart, no file)", async () => {
         const KUBECTL_MUTATIONS = /^kubectl .* (drain|uncordon|annotate) /;
         const before = await Promise.all(lab.hosts.map(async (h) => ({ tree: await tree(h), calls: (await calls(h)).length, systemctl: (await systemctlCalls(h)).length })));
         const upgraded = last.result.resources;
@@ -515,6 +515,11 @@ describe("lab: kubeadm cluster from stacks/Pulumi.lab-kubeadm.yaml (air-gapped, 
                 assert.match(out.stdout, /already runs kubelet|^$/, `${r.name}: ${out.stdout}`);
             }
         }
+        // The control plane's install update is its upgrade: at the version it must not upgrade apply
+        // again (that would rewrite the static pods and restart the control plane).
+        const cp = upgraded.find((x) => x.name === "cluster-cp1-install")!;
+        const cpOut = await runRemote(lab, cp.name, cp.inputs, String(unwrapSecrets(cp.inputs.update)));
+        assert.ok(cpOut.stdout.includes(`cp1 already runs ${upgradedConfig["dualstack:version"]} (API server and kubelet); nothing to upgrade`), cpOut.stdout);
         for (const [i, h] of lab.hosts.entries()) {
             assert.equal(await tree(h), before[i].tree, `${h.name}: files changed`);
             assert.deepEqual((await systemctlCalls(h)).slice(before[i].systemctl), [], `${h.name}: systemctl was called`);
