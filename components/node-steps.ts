@@ -60,7 +60,9 @@ export interface OnFirstControlPlane {
 /**
  * On the first control plane: the node's join secrets (token, and what else the distribution
  * needs), printed to stdout, which is secret and never logged. Replaced with its node, so a
- * re-created node gets a fresh token, never an expired one.
+ * re-created node gets a fresh token, never an expired one. Otherwise it never runs again (its
+ * create is ignored: a changed expiry applies to the next token): its stdout, the node's stdin,
+ * then changes only together with the node, which therefore need not ignore its stdin.
  */
 export function joinSecretsStep(a: OnFirstControlPlane & { create: string; after: string[] }): CommandStep {
     return {
@@ -71,6 +73,7 @@ export function joinSecretsStep(a: OnFirstControlPlane & { create: string; after
         create: a.create,
         after: a.after,
         triggers: a.triggers,
+        ignoreChanges: ["create"],
         secret: "stdout",
         silent: true,
         deleteBeforeReplace: false,

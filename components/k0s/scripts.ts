@@ -32,6 +32,8 @@ export function airgapStageDeleteScript(): string {
 }
 /** Join token of a joining node: written from stdin, root-only, read by k0s on first start. */
 export const K0S_TOKEN_FILE = "/etc/k0s/join-token";
+/** The `k0s install` argv the service was last written with (a worker's update compares it). */
+export const K0S_INSTALL_ARGS_FILE = "/etc/k0s/dualstack-install-args";
 /** A code constant without shell metacharacters: written into scripts as is. */
 export const GET_K0S_URL = "https://get.k0s.sh";
 
@@ -154,6 +156,12 @@ function stopLines(): string[] {
     return [`if [ -x ${q(K0S_BIN)} ] && ${q(K0S_BIN)} status >/dev/null 2>&1; then`, `    ${q(K0S_BIN)} stop`, "fi"];
 }
 
+/** `k0s install` with the planned flags (--force: rewrite an existing service), then the flags recorded. */
+function serviceInstallLines(plan: Plan, node: PlannedNode): string[] {
+    const args = qa(installArgs(plan, node));
+    return [`${q(K0S_BIN)} install ${args} --force`, `mkdir -p ${q("/etc/k0s")}`, `printf '%s\n' ${q(args)} >${q(K0S_INSTALL_ARGS_FILE)}`];
+}
+
 /**
  * First install of k0s on a node: binary, (token), service, start, bounded wait. Safe to run
  * twice: the binary is only fetched when the version differs, the service is (re)written with
@@ -166,7 +174,7 @@ export function installScript(plan: Plan, node: PlannedNode, configSha256?: stri
         installBinaryLines(plan),
         joinsWithToken(plan, node) ? writeTokenLines() : [],
         configCheckLines(configSha256),
-        `${q(K0S_BIN)} install ${qa(installArgs(plan, node))} --force`,
+        serviceInstallLines(plan, node),
         startLines(),
         readyLines(plan, node),
     );
@@ -187,21 +195,27 @@ function upgradeLines(plan: Plan, node: PlannedNode, configSha256?: string): str
         ...stopLines(),
         ...installBinaryLines(plan),
         ...configCheckLines(configSha256),
-        `${q(K0S_BIN)} install ${qa(installArgs(plan, node))} --force`,
+        ...serviceInstallLines(plan, node),
         ...startLines(),
         ...readyLines(plan, node),
     ];
 }
 
 /**
- * A worker's in-place change without its version (the install's `update`): rewrite the service
- * with the planned flags and restart with the binary it has. The version is the upgrade step's.
+ * A worker's in-place change without its version (the install's `update`): when the planned flags
+ * differ from those the service was written with, rewrite it and restart with the binary it has;
+ * otherwise nothing (a version change updates the install too, and must not restart every worker
+ * at once: the version is the upgrade steps', batch by batch).
  */
 export function workerReconfigureScript(plan: Plan, node: PlannedNode): string {
     return script(
-        `# k0s on ${node.name} (worker): reconfigure with the binary in place.`,
+        `# k0s on ${node.name} (worker): reconfigure with the binary in place, if its flags changed.`,
+        `if [ "$(cat ${q(K0S_INSTALL_ARGS_FILE)} 2>/dev/null || true)" = ${q(qa(installArgs(plan, node)))} ]; then`,
+        `    echo ${q(`dualstack: ${node.name}: the k0s service already has these flags; nothing to reconfigure`)}`,
+        "    exit 0",
+        "fi",
         stopLines(),
-        `${q(K0S_BIN)} install ${qa(installArgs(plan, node))} --force`,
+        serviceInstallLines(plan, node),
         startLines(),
         readyLines(plan, node),
     );
@@ -273,7 +287,7 @@ export function resetScript(plan: Plan, node: PlannedNode): string {
         "ip link delete kube-ipvs0 2>/dev/null || true",
         // Only what install put there: the staged binary belongs to the stage and copy steps, which a
         // replaced install (e.g. a new node-ip) does not replace; the new install copies it again.
-        `rm -f ${q(K0S_TOKEN_FILE)} ${q(`${K0S_TOKEN_FILE}.dualstack-new`)} ${q(K0S_BIN)} ${q(`${K0S_BIN}.dualstack-new`)}`,
+        `rm -f ${q(K0S_TOKEN_FILE)} ${q(`${K0S_TOKEN_FILE}.dualstack-new`)} ${q(K0S_INSTALL_ARGS_FILE)} ${q(K0S_BIN)} ${q(`${K0S_BIN}.dualstack-new`)}`,
         `rmdir ${q("/etc/k0s")} 2>/dev/null || true`,
     );
 }

@@ -11,9 +11,10 @@
 //   drain (on the first) -> upgrade -> uncordon (on the first); no-ops unless the version changed
 //
 // A controller's version is in its install (its update upgrades it, one at a time). A worker's
-// install ignores a later version (ignoreChanges on `create`; its update only reconfigures), so
-// workers join in parallel on a first up and a version change updates only their upgrade steps,
-// one batch at a time (batches.ts workerUpgradeSteps).
+// install update only reconfigures, and only when its flags changed, so workers join in parallel
+// on a first up and a version change moves them in their upgrade steps, one batch at a time
+// (batches.ts workerUpgradeSteps); the install still records the new version, so a replaced
+// worker is created at the pinned one.
 //   with dualstack:registries, every node that runs a kubelet: registries before its install,
 //   one node after the other (a mirror change restarts one node at a time)
 //   with cluster.etcdSnapshots, every controller: backup (the k0s backup timer) after its install
@@ -163,10 +164,10 @@ function nodeSteps(plan: Plan, node: PlannedNode, after: string[], joinVia: stri
         ...(token ? { stdin: { stdoutOf: token.id } } : {}),
         after: [hostPrepOf(n), ...after, ...out.filter((s) => s.id !== `${n}-airgap-stage`).map((s) => s.id)],
         triggers,
-        // A joined node never reads its token again; a new token (e.g. a changed expiry) must not
-        // restart it. A replaced node is created with the new one.
-        // A worker's create carries the version it joins with; later versions are its upgrade step's.
-        ignoreChanges: [...(token ? ["stdin"] : []), ...(node.role === "control-plane" ? [] : ["create"])],
+        // Nothing is ignored: Pulumi creates a replacement from ignored properties' old values
+        // (pulumi pkg/resource/deploy/step_generator.go processIgnoreChanges), and a replaced node
+        // must come back at the pinned version with a token that has not expired. The token step
+        // changes only with the node (node-steps.ts joinSecretsStep), so stdin never restarts it.
         // The token is already a secret input; this keeps it secret in state even if that marking
         // were ever lost on the way.
         ...(token ? { secret: "stdin" as const } : {}),

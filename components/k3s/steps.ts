@@ -17,13 +17,14 @@
 //   number of servers only. Waiting for all servers (not only the first) is what makes destroy
 //   remove agents first, then the extra servers newest first, then the first server.
 // - A server's version is in its install: an upgrade updates servers one at a time. An agent's
-//   install ignores a later version (ignoreChanges on `create`; its update only applies
-//   config.yaml); its version is in three upgrade steps (batches.ts workerUpgradeSteps): drain on
+//   install takes a later version into its recorded create (so a replaced agent is created at the
+//   pinned version) but its update only applies config.yaml, which changes nothing on a version
+//   change; its version is in three upgrade steps (batches.ts workerUpgradeSteps): drain on
 //   the first server, upgrade on the agent, uncordon on the first server. Agents go in batches
 //   of cluster.workerUpgradeBatch (default 10% of them, at least 1, as k0sctl), batch 1 after the
 //   last server (kubelets never newer than an API server, Kubernetes' skew policy), each batch
 //   after the previous batch's uncordons. On a first up every agent joins at once and the upgrade
-//   steps are a chain of no-ops, one link per batch.
+//   steps, which have no create, run nothing.
 // - With dualstack:registries, registries(n) writes registries.yaml before install(n); they run
 //   one node after the other (servers first), so a mirror change restarts one node at a time.
 // - member(n) runs on the first server: its create waits until n registered with the pinned
@@ -217,9 +218,12 @@ function installStep(plan: Plan, node: PlannedNode, after: string[]): CommandSte
         runsOn: n,
         script: "k3s-install",
         create: install,
+        // An agent's update leaves the version to its upgrade steps. Its create is not in
+        // ignoreChanges: Pulumi creates a replacement from the ignored properties' old values
+        // (pulumi pkg/resource/deploy/step_generator.go processIgnoreChanges), so a replaced agent
+        // would come back at the version it first joined with, and its upgrade steps, replaced
+        // with it, have no create to move it on.
         update: agent ? agentReconfigureScript(node) : install,
-        // The agent's create carries the version it joins with; later versions are its upgrade step's.
-        ...(agent ? { ignoreChanges: ["create"] } : {}),
         delete: uninstallScript(node),
         stdin: { text: renderK3sConfig(plan, node), file: K3S_PATHS.config },
         after,

@@ -14,8 +14,8 @@
 //
 // A new version updates the control planes' installs along the same edges: `kubeadm upgrade
 // apply` on the first, then `kubeadm upgrade node` on the others one at a time, each upgrading its
-// kubelet after its own `kubeadm upgrade`. A worker's install ignores a later version: its drain,
-// upgrade and uncordon steps carry it, batch by batch (cluster.workerUpgradeBatch, 10% by
+// kubelet after its own `kubeadm upgrade`. A worker's install update changes nothing: its drain,
+// upgrade and uncordon steps carry the version, batch by batch (cluster.workerUpgradeBatch, 10% by
 // default), as kubernetes.io "Upgrading kubeadm clusters" upgrades worker nodes (drain, kubeadm
 // upgrade node, kubelet, uncordon); they have no create, so a first up runs nothing for them.
 // Destroy runs the graph backwards: drain/delete each Node, reset the workers, then the control
@@ -162,9 +162,12 @@ function nodeSteps(plan: Plan, node: PlannedNode, after: string[], joinVia: stri
         stdin: token ? { stdoutOf: token.id } : { secret: CLUSTER_SECRETS },
         after: [hostPrepOf(n), ...after, ...out.filter((s) => s.id !== `${n}-airgap-stage`).map((s) => s.id)],
         triggers,
-        // Secrets are read once, at init or join; a re-created token must not restart the node.
-        // A worker's create carries the version it joins with; later versions are its upgrade step's.
-        ignoreChanges: node.role === "control-plane" ? ["stdin"] : ["stdin", "create"],
+        // Secrets are read once, at init or join; a re-created token must not restart the node (the
+        // token and CA hash stay the same values: tokenScript re-creates the stack's own token).
+        // A worker's create is not ignored: a replacement is created from ignored properties' old
+        // values (pulumi step_generator.go processIgnoreChanges), and must join at the pinned
+        // version; its update changes nothing, so a version change leaves the node to its upgrade steps.
+        ignoreChanges: ["stdin"],
         secret: "stdin",
         deleteBeforeReplace: true,
     });

@@ -100,6 +100,17 @@ for (const [dist, steps] of distributions) {
                 assert.ok(depth(s) >= 3 * batches.length, `${depth(s)} < 3 x ${batches.length}`);
             });
 
+            it(`${label}: a worker's install ignores none of its create, so a replacement joins at the pinned version`, () => {
+                // Pulumi creates a replacement from ignored inputs' old values (pulumi
+                // pkg/resource/deploy/step_generator.go processIgnoreChanges), and the upgrade steps
+                // replaced with the install have no create to move a replaced node on.
+                for (const w of workersOf(workers)) {
+                    const install = stepById(s, `${w}-install`) as CommandStep;
+                    assert.ok(!(install.ignoreChanges ?? []).includes("create"), `${w}-install ignores its create`);
+                    assert.ok(install.create !== undefined && install.create.length > 0);
+                }
+            });
+
             it(`${label}: a step without a delete that installs names its node's install, which it is replaced with`, () => {
                 for (const x of s.steps.filter((y): y is CommandStep => y.kind === "command")) {
                     const owner = cleanupOwnerOf(x.update ?? x.create ?? "");

@@ -304,7 +304,7 @@ describe("k3s: what a config change does to the registered inputs", () => {
         }
         assert.notEqual(up.get("cluster-cp1-install")!.update, base.get("cluster-cp1-install")!.update);
         for (const w of ["worker1", "worker2"]) {
-            // The agent's create changes but is ignored (ignoreChanges); its update has no version.
+            // The agent's create records the new version; its update has no version.
             assert.equal(up.get(`cluster-${w}-install`)!.update, base.get(`cluster-${w}-install`)!.update, w);
             assert.equal(up.get(`cluster-${w}-member`)!.create, base.get(`cluster-${w}-member`)!.create, w);
             for (const x of ["drain", "upgrade", "uncordon"]) {

@@ -86,7 +86,8 @@ describe("kubeadm/steps: order as data", () => {
         // A worker's install keeps the version it joined with: its update neither upgrades nor names the version.
         for (const w of ["worker1", "worker2", "worker3"]) {
             const install = cmd(up, `${w}-install`);
-            assert.deepEqual(install.ignoreChanges, ["stdin", "create"]);
+            assert.deepEqual(install.ignoreChanges, ["stdin"]);
+            assert.match(install.create, /v1\.36\.4/, `${w}: a replacement joins at the pinned version`);
             assert.equal(install.update, cmd(s, `${w}-install`).update, `${w}: the install's update does not change with the version`);
             assert.doesNotMatch(install.update!, /kubeadm upgrade|v1\.36/);
             // Its upgrade step: nothing when the kubelet already runs the version, after the drain, then the uncordon.
@@ -183,7 +184,7 @@ describe("kubeadm/scripts", () => {
         assert.match(cmd(s, "worker1-install").create, /umask 077 && cat > \/etc\/dualstack\/kubeadm\/join-secrets/);
         assert.equal(cmd(s, "worker1-install").secret, "stdin");
         assert.deepEqual(cmd(s, "cp2-install").ignoreChanges, ["stdin"]);
-        assert.deepEqual(cmd(s, "worker1-install").ignoreChanges, ["stdin", "create"]);
+        assert.deepEqual(cmd(s, "worker1-install").ignoreChanges, ["stdin"]);
     });
 
     it("the on-host fill (awk from a root-only file) gives exactly what fillSecrets gives, and refuses a missing value", () => {
