@@ -291,6 +291,12 @@ export function upgradeDrainLines(o: UpgradeNodeOptions): string[] {
         `want=${q(o.kubeletVersion)}`,
         `have=${KUBELET_VERSION_OF(o.kubectl)}`,
         `if ${RUNS_TARGET}; then`,
+        // A node an earlier, failed upgrade drained (its mark still on it) that runs the target now,
+        // e.g. after the pin went back: its upgrade and uncordon steps may not run again, so lift it here.
+        `    if [ -n "$(${o.kubectl} get node "$node" -o jsonpath='{.metadata.annotations.${UPGRADE_CORDON_ANNOTATION.replace(/\./g, "\\.")}}' 2>/dev/null || true)" ]; then`,
+        `        ${o.kubectl} uncordon "$node"`,
+        `        ${o.kubectl} annotate node "$node" ${a}-`,
+        "    fi",
         '    echo "dualstack: $node already runs kubelet $have; nothing to drain"',
         "    exit 0",
         "fi",

@@ -190,8 +190,9 @@ export function agentUpgradeScript(plan: Plan, node: PlannedNode): string {
     return script(
         `node=${q(node.name)}`,
         `version=${q(plan.version)}`,
+        // `k3s version v1.33.5+k3s1 (hash)`: the version followed by a space, so +k3s1 never matches +k3s10.
         'case "$(k3s --version 2>/dev/null || true)" in',
-        '    *"$version"*) echo "dualstack: $node already runs k3s $version; nothing to upgrade"; exit 0 ;;',
+        '    *"k3s version $version "*) echo "dualstack: $node already runs k3s $version; nothing to upgrade"; exit 0 ;;',
         "esac",
         installerRunLines(plan, node),
     );

@@ -321,7 +321,8 @@ function controlPlaneCurrentLines(plan: Plan, node: PlannedNode): string[] {
     const v = plan.version;
     return [
         `if [ "$(kubelet --version 2>/dev/null || true)" = ${q(`Kubernetes ${v}`)} ] &&`,
-        `    grep -qF ${q(`/kube-apiserver:${v}`)} ${q(APISERVER_MANIFEST)} 2>/dev/null &&`,
+        // The image tag itself, compared whole (a prefix test would take v1.36.30 for v1.36.3).
+        `    [ "$(sed -n 's#^.*image: .*/kube-apiserver:##p' ${q(APISERVER_MANIFEST)} 2>/dev/null | head -n 1)" = ${q(v)} ] &&`,
         `    [ "$(${KUBEADM_KUBECTL} get node ${q(node.name)} -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null || true)" = ${q(v)} ]; then`,
         `    echo ${q(`dualstack: ${node.name} already runs ${v} (API server and kubelet); nothing to upgrade`)}`,
         "    exit 0",
