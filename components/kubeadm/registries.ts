@@ -59,13 +59,19 @@ export function containerdImportAddLines(config = CONTAINERD_CONFIG): string[] {
         "{ print }",
         'END { if (!done) print "imports = [" e "]" }',
     ].join("\n");
-    return [`if ! grep -qF ${q(IMPORT_ENTRY)} ${q(config)}; then`, ...rewriteLines(config, awk), "fi"];
+    return [`if ! ${importedTest(config)}; then`, ...rewriteLines(config, awk), "fi"];
+}
+
+/** True when the drop-in's entry is on a line that is not a comment (a commented-out entry imports nothing). */
+function importedTest(config: string): string {
+    const present = 'index($0, e) > 0 && $0 !~ /^[[:space:]]*#/ { found = 1 } END { exit !found }';
+    return `awk -v e=${q(IMPORT_ENTRY)} ${q(present)} ${q(config)}`;
 }
 
 /** Undoes containerdImportAddLines exactly: the line it added, or the entry it put into an existing array. */
 export function containerdImportRemoveLines(config = CONTAINERD_CONFIG): string[] {
     const awk = ['$0 == "imports = [" e "]" { next }', '/^imports[[:space:]]*=/ && (i = index($0, e ", ")) > 0 { $0 = substr($0, 1, i - 1) substr($0, i + length(e) + 2) }', "{ print }"].join("\n");
-    return [`if [ -f ${q(config)} ] && grep -qF ${q(IMPORT_ENTRY)} ${q(config)}; then`, ...rewriteLines(config, awk), "fi"];
+    return [`if [ -f ${q(config)} ] && ${importedTest(config)}; then`, ...rewriteLines(config, awk), "fi"];
 }
 
 /**

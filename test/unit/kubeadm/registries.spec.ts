@@ -82,6 +82,7 @@ describe("kubeadm/registries: config.toml imports (the rendered awk on sample fi
         ["a multi-line imports array", "version = 3\nimports = [\n  '/a.toml',\n]\n[grpc]\n", `version = 3\nimports = [${E}, \n  '/a.toml',\n]\n[grpc]\n`],
         ["no imports: a line before the first table", "# comment\nversion = 3\n\n[plugins.'io.containerd.cri.v1.images'.registry]\n  config_path = ''\n", `# comment\nversion = 3\n\n${"imports = [" + E + "]"}\n[plugins.'io.containerd.cri.v1.images'.registry]\n  config_path = ''\n`],
         ["no imports and no table", "version = 3\n", `version = 3\nimports = [${E}]\n`],
+        ["a commented-out entry imports nothing", `version = 3\n# imports = [${E}]\n[plugins]\n`, `version = 3\n# imports = [${E}]\nimports = [${E}]\n[plugins]\n`],
         ["an `imports` key inside a table is not the root's", "version = 3\n[x]\nimports = ['/b.toml']\n", `version = 3\nimports = [${E}]\n[x]\nimports = ['/b.toml']\n`],
     ];
     let dir: string;
