@@ -32,7 +32,10 @@ export function airgapStageDeleteScript(): string {
 }
 /** Join token of a joining node: written from stdin, root-only, read by k0s on first start. */
 export const K0S_TOKEN_FILE = "/etc/k0s/join-token";
-/** The `k0s install` argv the service was last written with (a worker's update compares it). */
+/**
+ * What the service was last written with: the `k0s install` argv and, on a controller, the hash
+ * of k0s.yaml it started on. A worker's reconfigure and a controller's upgrade compare it.
+ */
 export const K0S_INSTALL_ARGS_FILE = "/etc/k0s/dualstack-install-args";
 /** A code constant without shell metacharacters: written into scripts as is. */
 export const GET_K0S_URL = "https://get.k0s.sh";
@@ -156,11 +159,23 @@ function stopLines(): string[] {
     return [`if [ -x ${q(K0S_BIN)} ] && ${q(K0S_BIN)} status >/dev/null 2>&1; then`, `    ${q(K0S_BIN)} stop`, "fi"];
 }
 
-/** `k0s install` with the planned flags (--force: rewrite an existing service), then the flags recorded. */
-function serviceInstallLines(plan: Plan, node: PlannedNode): string[] {
-    const args = qa(installArgs(plan, node));
-    return [`${q(K0S_BIN)} install ${args} --force`, `mkdir -p ${q("/etc/k0s")}`, `printf '%s\n' ${q(args)} >${q(K0S_INSTALL_ARGS_FILE)}`];
+/** The line K0S_INSTALL_ARGS_FILE holds for these flags (and config hash). */
+function serviceState(plan: Plan, node: PlannedNode, configSha256?: string): string {
+    return `${qa(installArgs(plan, node))}${configSha256 ? ` # k0s.yaml sha256 ${configSha256}` : ""}`;
 }
+
+/** `k0s install` with the planned flags (--force: rewrite an existing service), then what it was written with recorded. */
+function serviceInstallLines(plan: Plan, node: PlannedNode, configSha256?: string): string[] {
+    return [
+        `${q(K0S_BIN)} install ${qa(installArgs(plan, node))} --force`,
+        `mkdir -p ${q("/etc/k0s")}`,
+        `printf '%s\\n' ${q(serviceState(plan, node, configSha256))} >${q(K0S_INSTALL_ARGS_FILE)}`,
+    ];
+}
+
+/** True when the recorded service state is this one. */
+const sameServiceState = (plan: Plan, node: PlannedNode, configSha256?: string) =>
+    `[ "$(cat ${q(K0S_INSTALL_ARGS_FILE)} 2>/dev/null || true)" = ${q(serviceState(plan, node, configSha256))} ]`;
 
 /**
  * First install of k0s on a node: binary, (token), service, start, bounded wait. Safe to run
@@ -174,7 +189,7 @@ export function installScript(plan: Plan, node: PlannedNode, configSha256?: stri
         installBinaryLines(plan),
         joinsWithToken(plan, node) ? writeTokenLines() : [],
         configCheckLines(configSha256),
-        serviceInstallLines(plan, node),
+        serviceInstallLines(plan, node, configSha256),
         startLines(),
         readyLines(plan, node),
     );
@@ -185,7 +200,15 @@ export function installScript(plan: Plan, node: PlannedNode, configSha256?: stri
  * service, start, wait. The component orders controllers one at a time, then the workers.
  */
 export function upgradeScript(plan: Plan, node: PlannedNode, configSha256?: string): string {
-    return script(upgradeLines(plan, node, configSha256));
+    // Also the controller install's update for any other input change (a new SSH key): a controller
+    // already running this version, flags and config is left alone rather than stopped and started.
+    const current = [
+        `if [ "$(${q(K0S_BIN)} version 2>/dev/null || true)" = ${q(plan.version)} ] && ${sameServiceState(plan, node, configSha256)} && ${q(K0S_BIN)} status >/dev/null 2>&1; then`,
+        `    echo ${q(`dualstack: ${node.name} already runs k0s ${plan.version} with these flags and this config; nothing to upgrade`)}`,
+        "    exit 0",
+        "fi",
+    ];
+    return script(current, upgradeLines(plan, node, configSha256));
 }
 
 function upgradeLines(plan: Plan, node: PlannedNode, configSha256?: string): string[] {
@@ -195,7 +218,7 @@ function upgradeLines(plan: Plan, node: PlannedNode, configSha256?: string): str
         ...stopLines(),
         ...installBinaryLines(plan),
         ...configCheckLines(configSha256),
-        ...serviceInstallLines(plan, node),
+        ...serviceInstallLines(plan, node, configSha256),
         ...startLines(),
         ...readyLines(plan, node),
     ];
@@ -210,7 +233,7 @@ function upgradeLines(plan: Plan, node: PlannedNode, configSha256?: string): str
 export function workerReconfigureScript(plan: Plan, node: PlannedNode): string {
     return script(
         `# k0s on ${node.name} (worker): reconfigure with the binary in place, if its flags changed.`,
-        `if [ "$(cat ${q(K0S_INSTALL_ARGS_FILE)} 2>/dev/null || true)" = ${q(qa(installArgs(plan, node)))} ]; then`,
+        `if ${sameServiceState(plan, node)}; then`,
         `    echo ${q(`dualstack: ${node.name}: the k0s service already has these flags; nothing to reconfigure`)}`,
         "    exit 0",
         "fi",

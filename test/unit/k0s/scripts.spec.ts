@@ -12,6 +12,7 @@ import {
     installArgs,
     installScript,
     joinWaitScript,
+    K0S_INSTALL_ARGS_FILE,
     K0S_TOKEN_FILE,
     kubeletExtraArgs,
     resetScript,
@@ -487,6 +488,52 @@ describe("kube.ts helpers (shared by the cluster components)", () => {
         const text = calicoCleanupLines().join("\n");
         for (const want of ["cali*", "vxlan.calico", "vxlan-v6.calico", "tunl0", "iptables", "ip6tables", "^:cali-", "ipset", "/etc/cni/net.d/10-calico.conflist", "/var/lib/calico"]) {
             assert.ok(text.includes(want), `cleanup lacks ${want}`);
+        }
+    });
+});
+
+describe("k0s: a controller's install update (upgradeScript) at the version, flags and config it runs", () => {
+    const plan = k0sPlan({ nodes: nodes(3, 1) });
+    const ctl = plan.controlPlanes[1];
+    const sha = "ab".repeat(32);
+
+    /**
+     * Runs the update with a k0s TEST DOUBLE (version, status; records every other call) and the
+     * recorded state file at a temporary path instead of /etc/k0s: exit code and the double's calls.
+     */
+    function run(opts: { version: string; state: string | undefined; running: boolean }, body = upgradeScript(plan, ctl, sha)): { code: number | null; stdout: string; calls: string[] } {
+        const dir = tempDir("dualstack-k0s-guard");
+        const log = path.join(dir, "calls");
+        const k0s = path.join(dir, "k0s");
+        fs.writeFileSync(k0s, `#!/bin/sh\ncase "$1" in version) echo '${opts.version}' ;; status) ${opts.running ? "exit 0" : "exit 1"} ;; *) echo "k0s $*" >>'${log}'; exit 1 ;; esac\n`, { mode: 0o755 });
+        const stateFile = path.join(dir, "state");
+        if (opts.state !== undefined) fs.writeFileSync(stateFile, `${opts.state}\n`);
+        const text = body.split("/usr/local/bin/k0s").join(k0s).split(K0S_INSTALL_ARGS_FILE).join(stateFile);
+        const r = spawnSync("/bin/sh", ["-c", text], { encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin` } });
+        return { code: r.status, stdout: r.stdout, calls: fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [] };
+    }
+    // What the install and every upgrade record (the same helper writes it).
+    const recorded = () => {
+        const line = installScript(plan, ctl, sha).split("\n").find((l) => l.includes(K0S_INSTALL_ARGS_FILE) && l.startsWith("printf"))!;
+        return (spawnSync("/bin/sh", ["-c", line.replace(/>\S+$/, "")], { encoding: "utf8" }).stdout).trimEnd();
+    };
+
+    it("does nothing at the same version, flags and config hash, with k0s running", () => {
+        const r = run({ version: plan.version, state: recorded(), running: true });
+        assert.equal(r.code, 0);
+        assert.match(r.stdout, /already runs k0s .* nothing to upgrade/);
+        assert.deepEqual(r.calls, [], "k0s was stopped, installed or started");
+    });
+
+    it("goes on to the upgrade on another version, other recorded flags or config, no record, or k0s not running", () => {
+        for (const opts of [
+            { version: "v1.36.4+k0s.0", state: recorded(), running: true },
+            { version: plan.version, state: recorded().replace(sha, "cd".repeat(32)), running: true },
+            { version: plan.version, state: undefined, running: true },
+            { version: plan.version, state: recorded(), running: false },
+        ]) {
+            // Past the check the upgrade runs (here it stops at the doubles' missing files or binaries).
+            assert.doesNotMatch(run(opts).stdout, /nothing to upgrade/, JSON.stringify(opts));
         }
     });
 });
