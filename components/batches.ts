@@ -3,7 +3,9 @@
 // (k0sproject/k0sctl phase/upgrade_workers.go: `concurrentUpgrades := int(math.Floor(float64(len(p.hosts)) * 0.10))`,
 // 0 becomes 1). `cluster.workerUpgradeBatch` overrides it.
 import { findings, Findings } from "./findings";
+import { upgradeDrainLines, upgradeUncordonLines, type UpgradeNodeOptions } from "./kube";
 import type { Plan } from "./plan";
+import { script } from "./shell";
 import { cleanupOwnerLine, type CommandStep } from "./steps";
 
 export function workerBatchSize(workers: number, configured?: number): number {
@@ -34,12 +36,14 @@ export function workerUpgradeBatchFindings(configured: number | undefined, worke
 
 /** What a distribution runs to upgrade one worker (scripts built from the plan by its scripts.ts). */
 export interface WorkerUpgrade {
-    /** On the first control plane: a no-op unless the node runs another kubelet; else mark and drain. */
-    drain: string;
+    /**
+     * How the first control plane reaches the node (its kubectl, the kubelet version to await, the
+     * deadlines): the drain before and the uncordon after the upgrade are the same for every
+     * distribution (kube.ts upgradeDrainLines, upgradeUncordonLines).
+     */
+    node: UpgradeNodeOptions;
     /** On the worker: a no-op when it already runs the target version; else upgrade and restart. */
     upgrade: string;
-    /** On the first control plane: wait for the target kubelet; uncordon what `drain` cordoned. */
-    uncordon: string;
 }
 
 export interface WorkerUpgradeArgs {
@@ -73,6 +77,8 @@ export function workerUpgradeSteps(a: WorkerUpgradeArgs): CommandStep[] {
         const previous = i > 0 ? a.batches[i - 1].map((w) => `${w}-uncordon`) : a.controlPlanesDone;
         for (const w of batch) {
             const s = a.scripts(w);
+            const drain = script(upgradeDrainLines(s.node));
+            const uncordon = script(upgradeUncordonLines(s.node));
             const ready = a.ready(w);
             const install = `${w}-install`;
             const common = { kind: "command" as const, triggers: [{ idOf: install }], deleteBeforeReplace: false };
@@ -81,9 +87,9 @@ export function workerUpgradeSteps(a: WorkerUpgradeArgs): CommandStep[] {
             // install-commands-have-delete reads this line instead of asking for a delete.
             const upgrade = `${s.upgrade}${cleanupOwnerLine(install)}\n`;
             out.push(
-                { ...common, id: `${w}-drain`, runsOn: a.firstControlPlane, script: `${a.distribution}-drain-${w}`, update: s.drain, after: [...ready.drain, ...previous] },
+                { ...common, id: `${w}-drain`, runsOn: a.firstControlPlane, script: `${a.distribution}-drain-${w}`, update: drain, after: [...ready.drain, ...previous] },
                 { ...common, id: `${w}-upgrade`, runsOn: w, script: `${a.distribution}-upgrade`, update: upgrade, after: [`${w}-drain`, ...ready.upgrade] },
-                { ...common, id: `${w}-uncordon`, runsOn: a.firstControlPlane, script: `${a.distribution}-uncordon-${w}`, update: s.uncordon, after: [`${w}-upgrade`] },
+                { ...common, id: `${w}-uncordon`, runsOn: a.firstControlPlane, script: `${a.distribution}-uncordon-${w}`, update: uncordon, after: [`${w}-upgrade`] },
             );
         }
     });

@@ -3,7 +3,7 @@
 // `remoteCommand`; render.ts writes the same bodies to out/<stack>/nodes/<node>/scripts/.
 // k0s facts: docs/install.md, docs/k0s-multi-node.md, docs/reset.md, cmd/install/*.go,
 // cmd/token/create.go (k0sproject/k0s); get.k0s.sh is k0sproject/get index.html.
-import { calicoCleanupLines, cniDirsRecordLines, cniDirsRemoveLines, drainAndDeleteLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, upgradeDrainLines, upgradeUncordonLines, waitUntil } from "../kube";
+import { calicoCleanupLines, cniDirsRecordLines, cniDirsRemoveLines, drainAndDeleteLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, type UpgradeNodeOptions, waitUntil } from "../kube";
 import { k0s } from "../distributions/k0s";
 import type { Plan, PlannedNode } from "../plan";
 import { k0sBinaryLines } from "../installers";
@@ -258,7 +258,8 @@ export function workerUpgradeScript(plan: Plan, node: PlannedNode): string {
     );
 }
 
-const upgradeNode = (plan: Plan, node: PlannedNode) => ({
+/** How the first control plane drains, awaits and uncordons a worker around its upgrade (batches.ts). */
+export const upgradeNode = (plan: Plan, node: PlannedNode): UpgradeNodeOptions => ({
     kubectl: `${q(K0S_BIN)} kubectl`,
     node: node.name,
     // k0s' kubelets report the Kubernetes version with `+k0s` (v1.36.3+k0s for v1.36.3+k0s.2).
@@ -266,16 +267,6 @@ const upgradeNode = (plan: Plan, node: PlannedNode) => ({
     drainTimeoutSeconds: DRAIN_TIMEOUT,
     readyTimeoutSeconds: NODE_JOIN_TIMEOUT,
 });
-
-/** On the first controller before a worker's upgrade: drain it unless it already runs the version. */
-export function upgradeDrainScript(plan: Plan, node: PlannedNode): string {
-    return script(upgradeDrainLines(upgradeNode(plan, node)));
-}
-
-/** On the first controller after a worker's upgrade: the version awaited, the upgrade's cordon lifted. */
-export function upgradeUncordonScript(plan: Plan, node: PlannedNode): string {
-    return script(upgradeUncordonLines(upgradeNode(plan, node)));
-}
 
 /**
  * Undo of the install: (extra controllers leave etcd first), `k0s stop`, `k0s reset`, then what

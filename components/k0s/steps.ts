@@ -48,9 +48,8 @@ import {
     registryFiles,
     resetScript,
     tokenCreateScript,
-    upgradeDrainScript,
+    upgradeNode,
     upgradeScript,
-    upgradeUncordonScript,
     workerReconfigureScript,
     workerUpgradeScript,
 } from "./scripts";
@@ -100,7 +99,7 @@ export function k0sSteps(plan: Plan): ClusterSteps {
             ready: (w) => ({ drain: [`${w}-joined`], upgrade: plan.install.source === "airgap" ? [`${w}-binary`] : [] }),
             scripts: (w) => {
                 const node = plan.workers.find((x) => x.name === w)!;
-                return { drain: upgradeDrainScript(plan, node), upgrade: workerUpgradeScript(plan, node), uncordon: upgradeUncordonScript(plan, node) };
+                return { node: upgradeNode(plan, node), upgrade: workerUpgradeScript(plan, node) };
             },
         }),
     );

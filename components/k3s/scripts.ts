@@ -10,7 +10,7 @@
 // - It writes /usr/local/bin/k3s-uninstall.sh (server) or k3s-agent-uninstall.sh (agent), which
 //   stop everything and remove /etc/rancher/k3s, /var/lib/rancher/k3s and the binary.
 // - Air-gap: images go to /var/lib/rancher/k3s/agent/images/ (docs/installation/airgap.md).
-import { calicoCleanupLines, cniDirsRecordLines, cniDirsRemoveLines, drainAndDeleteLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, upgradeDrainLines, upgradeUncordonLines, waitUntil } from "../kube";
+import { calicoCleanupLines, cniDirsRecordLines, cniDirsRemoveLines, drainAndDeleteLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, type UpgradeNodeOptions, waitUntil } from "../kube";
 import { k3sInstallerLines } from "../installers";
 import { registriesRemoveLines, registriesWriteLines, renderK3sRegistries, type RuntimeRestart } from "../registries";
 import { q, script } from "../shell";
@@ -198,23 +198,14 @@ export function agentUpgradeScript(plan: Plan, node: PlannedNode): string {
     );
 }
 
-const upgradeNode = (plan: Plan, node: PlannedNode) => ({
+/** How the first control plane drains, awaits and uncordons a worker around its upgrade (batches.ts). */
+export const upgradeNode = (plan: Plan, node: PlannedNode): UpgradeNodeOptions => ({
     kubectl: "k3s kubectl",
     node: node.name,
     kubeletVersion: plan.version,
     drainTimeoutSeconds: TIMEOUTS.drain,
     readyTimeoutSeconds: TIMEOUTS.nodeJoin,
 });
-
-/** On the first server before an agent's upgrade: drain it unless it already runs the version. */
-export function upgradeDrainScript(plan: Plan, node: PlannedNode): string {
-    return script(upgradeDrainLines(upgradeNode(plan, node)));
-}
-
-/** On the first server after an agent's upgrade: the version awaited, the upgrade's cordon lifted. */
-export function upgradeUncordonScript(plan: Plan, node: PlannedNode): string {
-    return script(upgradeUncordonLines(upgradeNode(plan, node)));
-}
 
 /**
  * Uninstall of one node: the uninstall script install.sh wrote (if it is there), then what Calico

@@ -52,8 +52,7 @@ import {
     tokenCreateScript,
     tokenDeleteScript,
     uninstallScript,
-    upgradeDrainScript,
-    upgradeUncordonScript,
+    upgradeNode,
 } from "./scripts";
 
 /** The secret input the token steps read on stdin (K3sCluster passes the join token under it). */
@@ -111,7 +110,7 @@ export function k3sSteps(plan: Plan, airgapImages: string[] = []): ClusterSteps 
             ready: (w) => ({ drain: [`${w}-member`], upgrade: steps.filter((s) => s.kind === "copy" && s.runsOn === w).map((s) => s.id) }),
             scripts: (w) => {
                 const node = plan.workers.find((x) => x.name === w)!;
-                return { drain: upgradeDrainScript(plan, node), upgrade: agentUpgradeScript(plan, node), uncordon: upgradeUncordonScript(plan, node) };
+                return { node: upgradeNode(plan, node), upgrade: agentUpgradeScript(plan, node) };
             },
         }),
     );

@@ -6,7 +6,7 @@
 // containerd's systemd cgroup driver), "Upgrading kubeadm clusters" (upgrade apply, upgrade node,
 // kubelet last), `kubeadm reset` ("does not clean iptables/IPVS rules, CNI configuration, kubeconfig").
 import { KUBEADM_AIRGAP_BINARIES, KUBEADM_KUBECTL } from "../distributions/kubeadm";
-import { calicoCleanupLines, drainAndDeleteLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, upgradeDrainLines, upgradeUncordonLines, waitUntil } from "../kube";
+import { calicoCleanupLines, drainAndDeleteLines, iptablesCleanupLines, secretFileFromStdinLines, stageDirCreateScript, stageDirDeleteScript, type UpgradeNodeOptions, waitUntil } from "../kube";
 import type { Plan, PlannedNode } from "../plan";
 import { q, qa, script } from "../shell";
 import { recordSysctlsLines, restoreSysctlsLines, type Sysctl, sysctlLines } from "../sysctl";
@@ -368,23 +368,14 @@ export function workerInstallUpdateScript(node: PlannedNode): string {
     return script(`echo ${q(`dualstack: ${node.name}: nothing to change in place (its version is its upgrade step's)`)}`);
 }
 
-const upgradeNode = (plan: Plan, node: PlannedNode) => ({
+/** How the first control plane drains, awaits and uncordons a worker around its upgrade (batches.ts). */
+export const upgradeNode = (plan: Plan, node: PlannedNode): UpgradeNodeOptions => ({
     kubectl: KUBEADM_KUBECTL,
     node: node.name,
     kubeletVersion: plan.version,
     drainTimeoutSeconds: DRAIN_TIMEOUT,
     readyTimeoutSeconds: NODE_JOIN_TIMEOUT,
 });
-
-/** On the first control plane before a worker's upgrade: drain it unless it already runs the version. */
-export function upgradeDrainScript(plan: Plan, node: PlannedNode): string {
-    return script(upgradeDrainLines(upgradeNode(plan, node)));
-}
-
-/** On the first control plane after a worker's upgrade: the version awaited, the upgrade's cordon lifted. */
-export function upgradeUncordonScript(plan: Plan, node: PlannedNode): string {
-    return script(upgradeUncordonLines(upgradeNode(plan, node)));
-}
 
 /**
  * Undo of init/join: `kubeadm reset`, then what it leaves (its own output says so): iptables and

@@ -43,9 +43,8 @@ import {
     snapshotCreateScript,
     snapshotDeleteScript,
     tokenScript,
-    upgradeDrainScript,
+    upgradeNode,
     upgradeScript,
-    upgradeUncordonScript,
     workerInstallUpdateScript,
     workerUpgradeScript,
 } from "./scripts";
@@ -90,7 +89,7 @@ export function kubeadmSteps(plan: Plan): ClusterSteps {
             ready: (w) => ({ drain: [`${w}-joined`], upgrade: [`${w}-prep`, ...(plan.install.source === "airgap" ? KUBEADM_AIRGAP_BINARIES.map((b) => `${w}-${b}`) : [])] }),
             scripts: (w) => {
                 const node = plan.workers.find((n) => n.name === w)!;
-                return { drain: upgradeDrainScript(plan, node), upgrade: workerUpgradeScript(plan, node), uncordon: upgradeUncordonScript(plan, node) };
+                return { node: upgradeNode(plan, node), upgrade: workerUpgradeScript(plan, node) };
             },
         }),
     );
